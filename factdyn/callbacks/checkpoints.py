@@ -1,0 +1,79 @@
+"""Checkpoints over time, Pythia style: log-spaced early (0, 1, 2, 4, ...), then periodic, all kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities import rank_zero_info
+
+
+def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> list[int]:
+    """Steps to keep: 0 and powers of two up to ``dense_until``, then multiples of ``every_n_steps``."""
+    steps = {0}
+    p = 1
+    while p <= min(dense_until, max_steps):
+        steps.add(p)
+        p *= 2
+    if every_n_steps > 0:
+        steps.update(range(every_n_steps, max_steps + 1, every_n_steps))
+    if max_steps > 0:
+        steps.add(max_steps)
+    return sorted(s for s in steps if s <= max_steps)
+
+
+class CheckpointSchedule(Callback):
+    """Keeps a checkpoint at every step of :func:`checkpoint_steps`, named ``step=XXXXXXXX.ckpt``.
+
+    Step 0 is the initial model (the reference "untrained" attention patterns come from it). Every file
+    carries its ``global_step`` and the full hyperparameters, so it loads without the CLI.
+
+    Args:
+        dense_until: last step of the log-spaced part.
+        every_n_steps: period of the later part.
+        dirpath: where to write; default ``<log_dir>/checkpoints``.
+    """
+
+    def __init__(self, dense_until: int = 512, every_n_steps: int = 1000, dirpath: str | None = None) -> None:
+        if dense_until < 0:
+            raise ValueError(f"CheckpointSchedule.dense_until must be >= 0, got {dense_until}")
+        if every_n_steps < 0:
+            raise ValueError(f"CheckpointSchedule.every_n_steps must be >= 0, got {every_n_steps}")
+        self.dense_until = dense_until
+        self.every_n_steps = every_n_steps
+        self.dirpath = dirpath
+        self._steps: set[int] = set()
+        self.saved: list[str] = []
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.dirpath is None:
+            self.dirpath = str(Path(trainer.log_dir or trainer.default_root_dir) / "checkpoints")
+        self._steps = set(checkpoint_steps(self.dense_until, self.every_n_steps, max(trainer.max_steps, 0)))
+
+    def _save(self, trainer: L.Trainer) -> None:
+        step = trainer.global_step
+        if trainer.sanity_checking or trainer.fast_dev_run or step not in self._steps:
+            return
+        path = str(Path(self.dirpath) / f"step={step:08d}.ckpt")
+        if path in self.saved:
+            return
+        trainer.save_checkpoint(path)
+        self.saved.append(path)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.saved:
+            rank_zero_info(f"kept {len(self.saved)} scheduled checkpoints in {self.dirpath}")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"saved": list(self.saved)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.saved = list(state_dict.get("saved", []))

@@ -1,0 +1,80 @@
+"""Writes ``summary.json`` into the run directory at the end of ``fit`` and prints a short summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities import rank_zero_only
+
+
+class RunSummary(Callback):
+    """Records steps, population size, seed, baseline, wall time and the last value of every logged metric.
+
+    Other callbacks can contribute a section by implementing ``summary() -> dict`` (e.g. the phase
+    detector's ``plateau``); they are found by that method, not by type, so neither depends on the other.
+    """
+
+    def __init__(self, filename: str = "summary.json") -> None:
+        self.filename = filename
+        self._start = 0.0
+        self._elapsed_before = 0.0
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.fast_dev_run or trainer.log_dir is None:
+            return
+        summary = self.collect(trainer, pl_module)
+        path = Path(trainer.log_dir) / self.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2, sort_keys=True))
+        print(format_summary(summary, path))
+
+    def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        datamodule = trainer.datamodule
+        final = {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1}
+        summary: dict[str, Any] = {
+            "steps": trainer.global_step,
+            "n_individuals": getattr(datamodule, "n_individuals", None),
+            "seed": getattr(datamodule, "seed", None),
+            "baseline_attr_loss": getattr(pl_module, "baseline_attr_loss", None),
+            "wall_seconds": round(self._elapsed_before + time.perf_counter() - self._start, 2),
+            "log_dir": trainer.log_dir,
+            "final": {k: (None if math.isnan(v) else v) for k, v in final.items()},
+        }
+        for callback in trainer.callbacks:
+            if callback is not self and callable(getattr(callback, "summary", None)):
+                summary.update(callback.summary())
+        return summary
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"elapsed": self._elapsed_before + (time.perf_counter() - self._start if self._start else 0.0)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._elapsed_before = float(state_dict.get("elapsed", 0.0))
+
+
+def format_summary(summary: dict[str, Any], path: Path) -> str:
+    final = summary["final"]
+    lines = [
+        f"\nfactdyn run finished: {summary['steps']} steps, N = {summary['n_individuals']}, "
+        f"{summary['wall_seconds']:.0f} s",
+        f"  no-knowledge baseline      {summary['baseline_attr_loss']:.3f} nats",
+    ]
+    for tag in ("val/attr_loss", "val/attr_acc", "unseen/attr_loss", "unseen/attr_acc", "train/loss"):
+        if final.get(tag) is not None:
+            lines.append(f"  {tag:<26} {final[tag]:.4f}")
+    if "plateau" in summary:
+        p = summary["plateau"]
+        lines.append(f"  plateau                    start {p.get('start_step')} -> end {p.get('end_step')}")
+    lines.append(f"  summary: {path}")
+    lines.append(f"  TensorBoard: tensorboard --logdir {Path(summary['log_dir']).parent}")
+    return "\n".join(lines)

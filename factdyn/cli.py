@@ -1,0 +1,79 @@
+"""The ``factdyn`` command: a small LightningCLI (fit / validate / test) with factdyn's defaults.
+
+    factdyn fit --config configs/quickstart.yaml [--config more.yaml] [--data.sampler Zipf ...]
+
+Values known only once the data is defined (vocabulary size, maximum length, attribute cardinalities,
+tokenizer fingerprint) are linked from the DataModule to the model at instantiation; since they are
+``FactLearner`` init arguments, ``save_hyperparameters`` writes them into every checkpoint and
+``FactLearner.load_from_checkpoint(path)`` works without the CLI.
+"""
+
+from __future__ import annotations
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from factdyn.callbacks import CheckpointSchedule, RunSummary
+from factdyn.data import BiographyDataModule
+from factdyn.system import FactLearner
+
+LINKED_FROM_DATA = (
+    "vocab_size",
+    "max_seq_len",
+    "attributes",
+    "attribute_cardinalities",
+    "tokenizer_fingerprint",
+)
+
+TRAINER_DEFAULTS = {
+    "max_steps": 16_000,
+    "val_check_interval": 125,
+    "check_val_every_n_epoch": None,
+    "log_every_n_steps": 10,
+    "num_sanity_val_steps": 0,
+    "use_distributed_sampler": False,  # samplers shard by rank themselves (Lightning issue #21447)
+    "logger": {
+        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "init_args": {"save_dir": "logs", "name": "factdyn", "default_hp_metric": False},
+    },
+}
+
+
+class FactdynCLI(LightningCLI):
+    """LightningCLI with data→model links and always-on run bookkeeping callbacks."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        for name in LINKED_FROM_DATA:
+            parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
+        parser.link_arguments("seed_everything", "data.seed")
+        parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_lightning_class_args(CheckpointSchedule, "checkpoints")
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.set_defaults(
+            {
+                "last_checkpoint.save_last": True,
+                "last_checkpoint.save_top_k": 0,
+                "last_checkpoint.every_n_train_steps": 100,
+            }
+        )
+
+
+def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
+    return FactdynCLI(
+        FactLearner,
+        BiographyDataModule,
+        args=args,
+        run=run,
+        seed_everything_default=0,
+        trainer_defaults=TRAINER_DEFAULTS,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"parser_mode": "yaml"},
+    )
+
+
+def main() -> None:
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

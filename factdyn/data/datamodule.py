@@ -1,0 +1,272 @@
+"""BiographyDataModule: an endless stream of fresh training biographies and fixed evaluation sets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from factdyn.data.biography import BiographyAssembler, BiographyBatch
+from factdyn.data.population import Population, make_populations
+from factdyn.data.resources import ATTRIBUTES, load_resources
+from factdyn.data.samplers import IndividualSampler, Uniform
+from factdyn.data.tokenizer import WordTokenizer
+
+EVAL_SETS: tuple[str, ...] = ("val", "unseen")
+"""Evaluation sets: training individuals on held-out templates, and individuals never trained on."""
+
+
+@cache
+def default_corpus() -> tuple[WordTokenizer, BiographyAssembler]:
+    """The shipped resources, their closed-vocabulary tokenizer and the pre-tokenized assembler."""
+    resources = load_resources()
+    texts = [*resources.first_names, *resources.last_names, *(t for ts in resources.templates.values() for t in ts)]
+    texts += [v for attr in ATTRIBUTES if attr != "birth_date" for v in resources.values[attr]]
+    texts += [v for v in resources.values["birth_date"][: 12 * 31]]  # months and days; years below
+    texts += [str(year) for year in range(1900, 2101)]
+    tokenizer = WordTokenizer.from_texts(texts)
+    return tokenizer, BiographyAssembler(resources, tokenizer)
+
+
+def to_torch(batch: BiographyBatch) -> dict[str, torch.Tensor]:
+    """The tensors the training system needs: tokens, value-slot map (targets' positions) and spans."""
+    return {
+        "tokens": torch.from_numpy(batch.tokens),
+        "value_slot": torch.from_numpy(batch.value_slot()),
+        "value_attr": torch.from_numpy(batch.value_attr),
+        "value_start": torch.from_numpy(batch.value_start),
+        "value_len": torch.from_numpy(batch.value_len),
+        "name_start": torch.from_numpy(batch.name_start),
+        "name_len": torch.from_numpy(batch.name_len),
+        "individual": torch.from_numpy(batch.individual),
+    }
+
+
+class BiographyStream(IterableDataset):
+    """Endless training batches; batch ``k`` is a pure function of ``(seed, k, rank)``.
+
+    Each DataLoader worker produces every ``num_workers``-th step, and the DataLoader interleaves workers in
+    order, so the stream does not depend on the number of workers.
+    """
+
+    def __init__(
+        self,
+        assembler: BiographyAssembler,
+        population: Population,
+        sampler: IndividualSampler,
+        batch_size: int,
+        seed: int,
+        start_step: int,
+        rank: int,
+        shuffle_sentences: bool,
+    ) -> None:
+        self.assembler = assembler
+        self.population = population
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.seed = seed
+        self.start_step = start_step
+        self.rank = rank
+        self.shuffle_sentences = shuffle_sentences
+
+    def batch_at(self, step: int) -> BiographyBatch:
+        rng = np.random.default_rng([self.seed, step, self.rank])
+        individuals = self.sampler.sample(step, self.batch_size, rng)
+        return self.assembler.assemble(
+            self.population, individuals, rng, split="train", shuffle_sentences=self.shuffle_sentences
+        )
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
+        step = self.start_step + worker
+        while True:
+            yield to_torch(self.batch_at(step))
+            step += n_workers
+
+
+class BiographyDataModule(L.LightningDataModule):
+    """Synthetic biographies of N fictional individuals (Zucchet et al. 2025, §1.2 and App. B).
+
+    Args:
+        n_individuals: N, the number of individuals training samples from (paper: 64,000).
+        n_unseen: held-out individuals never trained on (hallucination metrics; paper: 16,000).
+        n_new: individuals for fine-tuning on new knowledge, disjoint from the other two sets.
+        n_templates_train: training templates per individual and attribute (paper: 20 of 25).
+        n_templates_eval: held-out templates per individual and attribute (paper: 5).
+        shuffle_sentences: shuffle the six sentences of every biography (paper: True).
+        sampler: distribution over individuals for training (default: uniform).
+        batch_size: training sequences per step and per device (paper: 128).
+        eval_batch_size: sequences per evaluation batch.
+        n_val_sequences: sequences in the ``val`` set (training individuals, held-out templates).
+        n_unseen_sequences: sequences in the ``unseen`` set (held-out individuals).
+        num_workers: DataLoader worker processes for the training stream.
+        seed: seed of the populations, the template splits, the evaluation sets and the training stream.
+    """
+
+    def __init__(
+        self,
+        n_individuals: int = 64_000,
+        n_unseen: int = 1_000,
+        n_new: int = 0,
+        n_templates_train: int = 20,
+        n_templates_eval: int = 5,
+        shuffle_sentences: bool = True,
+        sampler: IndividualSampler | None = None,
+        batch_size: int = 128,
+        eval_batch_size: int = 256,
+        n_val_sequences: int = 1024,
+        n_unseen_sequences: int = 1024,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.tokenizer, self.assembler = default_corpus()
+        n_templates = self.assembler.n_templates
+        _check_int("data.n_individuals", n_individuals, 1)
+        _check_int("data.n_unseen", n_unseen, 0)
+        _check_int("data.n_new", n_new, 0)
+        _check_int("data.n_templates_train", n_templates_train, 1, n_templates)
+        _check_int("data.n_templates_eval", n_templates_eval, 1, n_templates)
+        if n_templates_train + n_templates_eval > n_templates:
+            raise ValueError(
+                f"data.n_templates_train + data.n_templates_eval must be at most {n_templates} (the templates "
+                f"per attribute), got {n_templates_train} + {n_templates_eval}"
+            )
+        _check_int("data.batch_size", batch_size, 1)
+        _check_int("data.eval_batch_size", eval_batch_size, 1)
+        _check_int("data.n_val_sequences", n_val_sequences, 1)
+        _check_int("data.n_unseen_sequences", n_unseen_sequences, 0)
+        _check_int("data.num_workers", num_workers, 0)
+        _check_int("data.seed", seed, 0)
+        if sampler is not None and not isinstance(sampler, IndividualSampler):
+            raise TypeError(f"data.sampler must be an IndividualSampler, got {type(sampler).__name__}")
+        self.save_hyperparameters(ignore=["sampler"])
+        self.n_individuals = n_individuals
+        self.n_unseen = n_unseen
+        self.n_new = n_new
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+        self.num_workers = num_workers
+        self.sampler = sampler if sampler is not None else Uniform()
+        self.sampler.bind(n_individuals, batch_size, seed)
+        self.populations: dict[str, Population] = {}
+        self.eval_batches: dict[str, list[dict[str, torch.Tensor]]] = {}
+
+    # Values the model needs, known once the data is defined (linked by the CLI).
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.vocab_size
+
+    @property
+    def max_seq_len(self) -> int:
+        return self.assembler.max_seq_len
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(ATTRIBUTES)
+
+    @property
+    def tokenizer_fingerprint(self) -> str:
+        return self.tokenizer.fingerprint
+
+    @property
+    def attribute_cardinalities(self) -> list[int]:
+        return list(self.assembler.cardinalities)
+
+    @property
+    def baseline_attr_loss(self) -> float:
+        """No-knowledge baseline: mean over the six types of log(number of possible values)."""
+        return float(np.mean([math.log(c) for c in self.attribute_cardinalities]))
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.populations:
+            return
+        resources = load_resources()
+        self.populations = make_populations(
+            seed=self.seed,
+            sizes={"train": self.n_individuals, "unseen": self.n_unseen, "new": self.n_new},
+            n_first_names=len(resources.first_names),
+            n_last_names=len(resources.last_names),
+            cardinalities=self.attribute_cardinalities,
+            n_templates=self.assembler.n_templates,
+            n_templates_train=self.hparams.n_templates_train,
+            n_templates_eval=self.hparams.n_templates_eval,
+        )
+        sizes = {"val": self.hparams.n_val_sequences, "unseen": self.hparams.n_unseen_sequences}
+        roles = {"val": "train", "unseen": "unseen"}
+        for i, name in enumerate(EVAL_SETS):
+            population = self.populations[roles[name]]
+            if len(population) == 0 or sizes[name] == 0:
+                self.eval_batches[name] = []
+                continue
+            self.eval_batches[name] = self.eval_set(name, population, sizes[name], seed_offset=i)
+
+    def eval_set(self, name: str, population: Population, n_sequences: int, seed_offset: int) -> list[dict]:
+        """Fixed evaluation batches: individuals drawn uniformly, held-out templates, sorted by length."""
+        rng = np.random.default_rng([self.seed, 10_000 + seed_offset])
+        individuals = rng.integers(0, len(population), size=n_sequences)
+        batch = self.assembler.assemble(population, individuals, rng, split="eval")
+        # Sorting by length keeps padding low inside each fixed batch.
+        order = np.argsort(batch.lengths, kind="stable")
+        return [
+            {**to_torch(batch.select(order[i : i + self.eval_batch_size])), "split": name}
+            for i in range(0, n_sequences, self.eval_batch_size)
+        ]
+
+    def train_dataloader(self) -> DataLoader:
+        trainer = self.trainer
+        start_step = trainer.global_step if trainer is not None else 0
+        rank = trainer.global_rank if trainer is not None else 0
+        stream = BiographyStream(
+            self.assembler,
+            self.populations["train"],
+            self.sampler,
+            self.batch_size,
+            self.seed,
+            start_step,
+            rank,
+            self.hparams.shuffle_sentences,
+        )
+        return DataLoader(
+            stream,
+            batch_size=None,
+            num_workers=self.num_workers,
+            persistent_workers=False,
+            prefetch_factor=4 if self.num_workers else None,
+        )
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [DataLoader(self.eval_batches[name], batch_size=None) for name in EVAL_SETS if self.eval_batches[name]]
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return self.val_dataloader()
+
+    def eval_set_names(self) -> list[str]:
+        return [name for name in EVAL_SETS if self.eval_batches.get(name)]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sampler": self.sampler.state_dict(), "sampler_type": type(self.sampler).__name__}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if state_dict.get("sampler_type", type(self.sampler).__name__) != type(self.sampler).__name__:
+            raise ValueError(
+                f"checkpoint was trained with sampler {state_dict['sampler_type']}, "
+                f"but data.sampler is {type(self.sampler).__name__}"
+            )
+        self.sampler.load_state_dict(state_dict.get("sampler", {}))
+
+
+def _check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{field} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{field} must be {allowed}, got {value}")

@@ -1,0 +1,197 @@
+"""A decoder-only Transformer in the style of nanoGPT, with named hook points on attention patterns.
+
+Architecture (choices the paper leaves open, see README): pre-norm blocks with RMSNorm, learned absolute
+position embeddings, GELU MLP, untied input/output embeddings, no biases, no dropout by default.
+
+Two attention paths compute the same function:
+- ``fused``: ``torch.nn.functional.scaled_dot_product_attention`` (fast; never materialises the pattern);
+- ``explicit``: softmax(QK^T / sqrt(d_head) + causal mask) written out, with the post-softmax pattern passed
+  through ``blocks.{i}.attn.hook_pattern``. A forward hook on that point can read the pattern, or return a
+  tensor to replace it (attention patching).
+The explicit path runs whenever the config asks for it or any hook is attached to a pattern hook point, so
+recording and patching can never silently read nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from factdyn.model.hooks import HookPoint
+
+AttentionImpl = Literal["fused", "explicit"]
+
+
+@dataclass
+class TransformerConfig:
+    """Shape of the Transformer. Paper default: 8 layers, d_model 512, MLP 2048, 8 heads of size 64."""
+
+    vocab_size: int
+    max_seq_len: int
+    n_layer: int = 8
+    n_head: int = 8
+    d_model: int = 512
+    d_mlp: int = 2048
+    dropout: float = 0.0
+    attention: AttentionImpl = "fused"
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.n_head != 0:
+            raise ValueError(
+                f"model.n_head must divide model.d_model: d_model={self.d_model} is not divisible by "
+                f"n_head={self.n_head} (allowed n_head: divisors of {self.d_model})"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.attention not in ("fused", "explicit"):
+            raise ValueError(f"model.attention must be one of 'fused', 'explicit', got {self.attention!r}")
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_head
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square layer norm with a learned gain (as in the Gopher/Chinchilla family)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention with hook points on the attention scores and pattern."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.n_head = config.n_head
+        self.d_head = config.d_head
+        self.dropout = config.dropout
+        self.explicit = config.attention == "explicit"
+        self.c_attn = nn.Linear(config.d_model, 3 * config.d_model, bias=False)
+        self.c_proj = nn.Linear(config.d_model, config.d_model, bias=False)
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.hook_attn_scores = HookPoint()  # (B, H, T, T) pre-softmax, masked with -inf
+        self.hook_pattern = HookPoint()  # (B, H, T, T) post-softmax probabilities
+
+    def uses_explicit_path(self) -> bool:
+        return self.explicit or self.hook_pattern.has_hooks() or self.hook_attn_scores.has_hooks()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q = q.view(B, T, self.n_head, self.d_head).transpose(1, 2)  # (B, H, T, d_head)
+        k = k.view(B, T, self.n_head, self.d_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, self.d_head).transpose(1, 2)
+        if self.uses_explicit_path():
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.d_head))
+            causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+            scores = self.hook_attn_scores(scores.masked_fill(~causal, float("-inf")))
+            pattern = self.hook_pattern(F.softmax(scores, dim=-1))
+            y = self.attn_dropout(pattern) @ v
+        else:
+            y = F.scaled_dot_product_attention(
+                q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+            )
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(config.d_model, config.d_mlp, bias=False)
+        self.c_proj = nn.Linear(config.d_mlp, config.d_model, bias=False)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.ln_1 = RMSNorm(config.d_model)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = RMSNorm(config.d_model)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    """Decoder-only language model. ``forward(idx)`` maps token ids (B, T) to next-token logits (B, T, V)."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.d_model),
+                wpe=nn.Embedding(config.max_seq_len, config.d_model),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=RMSNorm(config.d_model),
+            )
+        )
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.apply(self._init_weights)
+        # GPT-2 scaled init of the residual projections keeps the residual stream's variance flat in depth.
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return self.transformer.h
+
+    def get_num_params(self, non_embedding: bool = True) -> int:
+        """Parameter count; ``non_embedding`` leaves out token/position embeddings and the output head."""
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.transformer.wte.weight.numel() + self.transformer.wpe.weight.numel()
+            n -= self.lm_head.weight.numel()
+        return n
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        B, T = idx.shape
+        if T > self.config.max_seq_len:
+            raise ValueError(f"sequence length {T} exceeds model.max_seq_len={self.config.max_seq_len}")
+        pos = torch.arange(T, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        return self.lm_head(self.transformer.ln_f(x))
+
+    def optimizer_groups(self, weight_decay: float) -> list[dict]:
+        """AdamW parameter groups: weight decay on matrices only (not on norms' gains)."""
+        decay = [p for p in self.parameters() if p.requires_grad and p.dim() >= 2]
+        no_decay = [p for p in self.parameters() if p.requires_grad and p.dim() < 2]
+        return [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]

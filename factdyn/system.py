@@ -1,0 +1,172 @@
+"""FactLearner: the LightningModule joining the Transformer, the losses, the attribute metrics and AdamW."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import lightning as L
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+from factdyn.metrics import (
+    AttributeMetrics,
+    attribute_loss_and_correct,
+    no_knowledge_baseline,
+    slot_sums,
+    token_nll,
+    value_token_confidence,
+)
+from factdyn.model import Transformer, TransformerConfig
+
+N_SLOTS = 6
+
+
+class FactLearner(L.LightningModule):
+    """Trains a decoder-only Transformer on biographies and measures what it knows.
+
+    Args:
+        vocab_size, max_seq_len: model input shape; linked from the DataModule by the CLI.
+        attributes, attribute_cardinalities: attribute names and their numbers of possible values; linked
+            from the DataModule; they define the no-knowledge baseline.
+        tokenizer_fingerprint: hash of the data's vocabulary; linked; checked when checkpoints are reused.
+        n_layer, n_head, d_model, d_mlp, dropout, attention: the Transformer's shape (paper: 8, 8, 512, 2048).
+        lr: peak learning rate (paper: 4e-4).
+        betas, weight_decay: AdamW settings (paper: (0.9, 0.95), 0.1 on matrices only).
+        lr_schedule: ``cosine`` (decay from ``lr`` to ``min_lr`` over ``decay_steps``) or ``constant``.
+        min_lr: final learning rate of the cosine (paper: 1e-7).
+        warmup_steps: linear warm-up steps (paper: 0).
+        decay_steps: length of the cosine; ``None`` uses ``trainer.max_steps``.
+        compile: wrap the model in ``torch.compile``.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int = 0,
+        max_seq_len: int = 0,
+        attributes: Sequence[str] = (),
+        attribute_cardinalities: Sequence[int] = (),
+        tokenizer_fingerprint: str = "",
+        n_layer: int = 8,
+        n_head: int = 8,
+        d_model: int = 512,
+        d_mlp: int = 2048,
+        dropout: float = 0.0,
+        attention: Literal["fused", "explicit"] = "fused",
+        lr: float = 4e-4,
+        betas: tuple[float, float] = (0.9, 0.95),
+        weight_decay: float = 0.1,
+        lr_schedule: Literal["cosine", "constant"] = "cosine",
+        min_lr: float = 1e-7,
+        warmup_steps: int = 0,
+        decay_steps: int | None = None,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        if not lr > 0:
+            raise ValueError(f"model.lr must be > 0, got {lr}")
+        if not 0 <= min_lr <= lr:
+            raise ValueError(f"model.min_lr must be in [0, model.lr={lr}], got {min_lr}")
+        if lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"model.lr_schedule must be one of 'cosine', 'constant', got {lr_schedule!r}")
+        if weight_decay < 0:
+            raise ValueError(f"model.weight_decay must be >= 0, got {weight_decay}")
+        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
+            raise ValueError(f"model.betas must be two numbers in [0, 1), got {betas}")
+        if warmup_steps < 0:
+            raise ValueError(f"model.warmup_steps must be >= 0, got {warmup_steps}")
+        if decay_steps is not None and decay_steps < 1:
+            raise ValueError(f"model.decay_steps must be a positive integer or null, got {decay_steps}")
+        if len(attributes) != len(attribute_cardinalities):
+            raise ValueError("model.attributes and model.attribute_cardinalities must have the same length")
+        self.save_hyperparameters()
+        self.config = TransformerConfig(
+            vocab_size=vocab_size,
+            max_seq_len=max_seq_len,
+            n_layer=n_layer,
+            n_head=n_head,
+            d_model=d_model,
+            d_mlp=d_mlp,
+            dropout=dropout,
+            attention=attention,
+        )
+        self.model = Transformer(self.config)
+        self.baseline_attr_loss = no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
+        self.eval_metrics = torch.nn.ModuleDict({name: AttributeMetrics(attributes) for name in ("val", "unseen")})
+        self._forward = torch.compile(self.model, dynamic=True) if compile else self.model
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (B, T, V) for token ids (B, T)."""
+        return self._forward(tokens)
+
+    def shared_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Forward a batch; return the LM loss, per-token NLL and the targets' value-slot map."""
+        tokens = batch["tokens"]
+        inputs, targets = tokens[:, :-1], tokens[:, 1:]
+        logits = self(inputs)
+        nll = token_nll(logits, targets)
+        not_pad = targets != 0
+        loss = (nll * not_pad).sum() / not_pad.sum()
+        return {"loss": loss, "logits": logits, "nll": nll, "targets": targets, "slot": batch["value_slot"][:, 1:]}
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        out = self.shared_step(batch)
+        attr_loss = slot_sums(out["nll"].detach(), out["slot"], N_SLOTS).mean()
+        bsz = batch["tokens"].shape[0]
+        self.log("train/loss", out["loss"], prog_bar=True, batch_size=bsz)
+        self.log("train/attr_loss", attr_loss, batch_size=bsz)
+        return out["loss"]
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        out = self.shared_step(batch)
+        value_loss, value_correct = attribute_loss_and_correct(
+            out["logits"], out["targets"], out["slot"], N_SLOTS, nll=out["nll"]
+        )
+        max_prob, entropy = value_token_confidence(out["logits"], out["slot"])
+        self.eval_metrics[batch["split"]].update(value_loss, value_correct, batch["value_attr"], max_prob, entropy)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_eval_metrics()
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.validation_step(batch, batch_idx, dataloader_idx)
+
+    def on_test_epoch_end(self) -> None:
+        self.log_eval_metrics()
+
+    def log_eval_metrics(self) -> None:
+        metrics: dict[str, torch.Tensor] = {}
+        for split, metric in self.eval_metrics.items():
+            if not metric.update_called:
+                continue
+            metrics.update({f"{split}/{k}": v for k, v in metric.compute().items()})
+            metric.reset()
+        baseline = torch.tensor(self.baseline_attr_loss, device=self.device)
+        metrics["baseline/attr_loss"] = baseline
+        if "unseen/attr_loss" in metrics:
+            # Above zero: the model is more confidently wrong on unseen people than knowing nothing would be.
+            metrics["unseen/hallucination_gap"] = metrics["unseen/attr_loss"] - baseline
+        self.log_dict(metrics, add_dataloader_idx=False, sync_dist=False)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(
+            self.model.optimizer_groups(hp.weight_decay),
+            lr=hp.lr,
+            betas=tuple(hp.betas),
+            fused=self.device.type == "cuda",
+        )
+        total = hp.decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else 1)
+        floor = hp.min_lr / hp.lr
+
+        def multiplier(step: int) -> float:
+            if step < hp.warmup_steps:
+                return (step + 1) / hp.warmup_steps
+            if hp.lr_schedule == "constant":
+                return 1.0
+            progress = min(1.0, (step - hp.warmup_steps) / max(1, total - hp.warmup_steps))
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        scheduler = LambdaLR(optimizer, multiplier)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
