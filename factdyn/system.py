@@ -118,19 +118,27 @@ class FactLearner(L.LightningModule):
         self.log("train/attr_loss", attr_loss, batch_size=bsz)
         return out["loss"]
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+        """Update the split's metrics; return per-value results for callbacks (buckets, examples)."""
         out = self.shared_step(batch)
         value_loss, value_correct = attribute_loss_and_correct(
             out["logits"], out["targets"], out["slot"], N_SLOTS, nll=out["nll"]
         )
         max_prob, entropy = value_token_confidence(out["logits"], out["slot"])
         self.eval_metrics[batch["split"]].update(value_loss, value_correct, batch["value_attr"], max_prob, entropy)
+        return {
+            "split": batch["split"],
+            "value_loss": value_loss,
+            "value_correct": value_correct,
+            "individual": batch["individual"],
+            "logits": out["logits"],
+        }
 
     def on_validation_epoch_end(self) -> None:
         self.log_eval_metrics()
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
-        self.validation_step(batch, batch_idx, dataloader_idx)
+    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+        return self.validation_step(batch, batch_idx, dataloader_idx)
 
     def on_test_epoch_end(self) -> None:
         self.log_eval_metrics()
@@ -147,6 +155,9 @@ class FactLearner(L.LightningModule):
         if "unseen/attr_loss" in metrics:
             # Above zero: the model is more confidently wrong on unseen people than knowing nothing would be.
             metrics["unseen/hallucination_gap"] = metrics["unseen/attr_loss"] - baseline
+        # Lightning reads a logged "step" as the x-axis value: evaluation points then sit on the optimizer
+        # step they measure, not one before it.
+        metrics["step"] = torch.tensor(float(self.global_step), device=self.device)
         self.log_dict(metrics, add_dataloader_idx=False, sync_dist=False)
 
     def configure_optimizers(self) -> dict[str, Any]:

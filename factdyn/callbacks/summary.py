@@ -40,7 +40,9 @@ class RunSummary(Callback):
 
     def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         datamodule = trainer.datamodule
-        final = {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1}
+        final = {
+            k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1 and k != "step"
+        }
         summary: dict[str, Any] = {
             "steps": trainer.global_step,
             "n_individuals": getattr(datamodule, "n_individuals", None),

@@ -1,0 +1,1 @@
+"""Analysis: reads run directories only; never imports training code, so reports run anywhere."""
