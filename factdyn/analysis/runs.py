@@ -48,5 +48,7 @@ class Run:
 def find_runs(root: str | Path) -> list[Run]:
     """Every run directory under ``root`` (any folder holding TensorBoard events or a summary)."""
     root = Path(root)
-    dirs = {p.parent for p in root.rglob("events.out.tfevents.*")} | {p.parent for p in root.rglob("summary.json")}
+    dirs = {p.parent for p in root.rglob("events.out.tfevents.*")} | {
+        p.parent for p in root.rglob("summary.json")
+    }
     return [Run.load(d) for d in sorted(dirs)]

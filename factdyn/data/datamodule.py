@@ -26,7 +26,11 @@ EVAL_SETS: tuple[str, ...] = ("val", "unseen")
 def default_corpus() -> tuple[WordTokenizer, BiographyAssembler]:
     """The shipped resources, their closed-vocabulary tokenizer and the pre-tokenized assembler."""
     resources = load_resources()
-    texts = [*resources.first_names, *resources.last_names, *(t for ts in resources.templates.values() for t in ts)]
+    texts = [
+        *resources.first_names,
+        *resources.last_names,
+        *(t for ts in resources.templates.values() for t in ts),
+    ]
     texts += [v for attr in ATTRIBUTES if attr != "birth_date" for v in resources.values[attr]]
     texts += [v for v in resources.values["birth_date"][: 12 * 31]]  # months and days; years below
     texts += [str(year) for year in range(1900, 2101)]
@@ -136,8 +140,8 @@ class BiographyDataModule(L.LightningDataModule):
         _check_int("data.n_templates_eval", n_templates_eval, 1, n_templates)
         if n_templates_train + n_templates_eval > n_templates:
             raise ValueError(
-                f"data.n_templates_train + data.n_templates_eval must be at most {n_templates} (the templates "
-                f"per attribute), got {n_templates_train} + {n_templates_eval}"
+                f"data.n_templates_train + data.n_templates_eval must be at most {n_templates} "
+                f"(the templates per attribute), got {n_templates_train} + {n_templates_eval}"
             )
         _check_int("data.batch_size", batch_size, 1)
         _check_int("data.eval_batch_size", eval_batch_size, 1)
@@ -244,7 +248,11 @@ class BiographyDataModule(L.LightningDataModule):
         )
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [DataLoader(self.eval_batches[name], batch_size=None) for name in EVAL_SETS if self.eval_batches[name]]
+        return [
+            DataLoader(self.eval_batches[name], batch_size=None)
+            for name in EVAL_SETS
+            if self.eval_batches[name]
+        ]
 
     def test_dataloader(self) -> list[DataLoader]:
         return self.val_dataloader()

@@ -1,0 +1,61 @@
+"""Attribute metrics on hand-made examples."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from factdyn.metrics import (
+    AttributeMetrics,
+    attribute_loss_and_correct,
+    no_knowledge_baseline,
+    value_token_confidence,
+)
+
+
+def test_attribute_loss_sums_over_value_tokens_and_accuracy_needs_every_token() -> None:
+    # One sequence, 5 target positions, vocabulary 3. Value slot 0 = positions 1-2, slot 1 = position 4.
+    probs = torch.tensor(
+        [
+            [0.2, 0.3, 0.5],
+            [0.7, 0.2, 0.1],  # target 0: correct, p = 0.7
+            [0.1, 0.6, 0.3],  # target 2: wrong (argmax 1), p = 0.3
+            [0.3, 0.3, 0.4],
+            [0.1, 0.1, 0.8],  # target 2: correct, p = 0.8
+        ]
+    )
+    logits = probs.log().unsqueeze(0)
+    targets = torch.tensor([[1, 0, 2, 1, 2]])
+    slot = torch.tensor([[-1, 0, 0, -1, 1]])
+    loss, correct = attribute_loss_and_correct(logits, targets, slot, n_slots=2)
+    torch.testing.assert_close(loss, torch.tensor([[-math.log(0.7) - math.log(0.3), -math.log(0.8)]]))
+    assert correct.tolist() == [[False, True]]
+
+    max_prob, entropy = value_token_confidence(logits, slot)
+    torch.testing.assert_close(max_prob, torch.tensor([0.7, 0.6, 0.8]))
+    expected = [
+        -sum(p * math.log(p) for p in row) for row in ([0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8])
+    ]
+    torch.testing.assert_close(entropy, torch.tensor(expected))
+
+
+def test_metric_averages_over_values_per_attribute() -> None:
+    metric = AttributeMetrics(["a", "b"])
+    metric.update(
+        value_loss=torch.tensor([[1.0, 3.0], [5.0, 7.0]]),
+        value_correct=torch.tensor([[True, False], [True, True]]),
+        value_attr=torch.tensor([[0, 1], [1, 0]]),
+        max_prob=torch.tensor([0.5, 1.0]),
+        entropy=torch.tensor([2.0, 0.0]),
+    )
+    out = metric.compute()
+    assert out["attr_loss"].item() == 4.0
+    assert out["attr_acc"].item() == 0.75
+    assert out["attr_loss/a"].item() == 4.0 and out["attr_loss/b"].item() == 4.0
+    assert out["attr_acc/a"].item() == 1.0 and out["attr_acc/b"].item() == 0.5
+    assert out["max_prob"].item() == 0.75 and out["entropy"].item() == 1.0
+
+
+def test_no_knowledge_baseline() -> None:
+    assert no_knowledge_baseline([10, 1000]) == (math.log(10) + math.log(1000)) / 2
