@@ -1,0 +1,170 @@
+"""Throughput: the data pipeline alone, and `factdyn fit` next to a plain PyTorch loop on the same model.
+
+    python benchmarks/throughput.py                 # quickstart-sized model on CPU
+    python benchmarks/throughput.py --preset paper --device cuda --precision bf16-mixed
+
+Prints medians over ``--repeats`` alternating runs (machines are noisy) and the ratio factdyn / plain loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import lightning as L
+import numpy as np
+import torch
+
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream, to_torch
+from factdyn.system import FactLearner
+
+PRESETS = {
+    "quickstart": dict(n_layer=4, n_head=4, d_model=128, d_mlp=512, batch_size=32, n_individuals=2000),
+    "tiny": dict(n_layer=2, n_head=2, d_model=32, d_mlp=64, batch_size=16, n_individuals=500),
+    "paper": dict(n_layer=8, n_head=8, d_model=512, d_mlp=2048, batch_size=128, n_individuals=64000),
+}
+
+
+def datamodule(p: dict) -> BiographyDataModule:
+    dm = BiographyDataModule(
+        n_individuals=p["n_individuals"],
+        n_unseen=10,
+        batch_size=p["batch_size"],
+        n_val_sequences=16,
+        n_unseen_sequences=16,
+    )
+    dm.setup()
+    return dm
+
+
+def model(dm: BiographyDataModule, p: dict) -> FactLearner:
+    torch.manual_seed(0)
+    return FactLearner(
+        dm.vocab_size,
+        dm.max_seq_len,
+        dm.attributes,
+        dm.attribute_cardinalities,
+        dm.tokenizer_fingerprint,
+        n_layer=p["n_layer"],
+        n_head=p["n_head"],
+        d_model=p["d_model"],
+        d_mlp=p["d_mlp"],
+    )
+
+
+def data_rate(dm: BiographyDataModule, seconds: float = 2.0) -> float:
+    """Biographies per second of one core: sample individuals, assemble, build the batch tensors."""
+    stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
+    n, step, start = 0, 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        to_torch(stream.batch_at(step))
+        n += dm.batch_size
+        step += 1
+    return n / (time.perf_counter() - start)
+
+
+def plain_loop(dm: BiographyDataModule, p: dict, steps: int, device: str, precision: str) -> list[float]:
+    """Per-step seconds of a hand-written loop: same model, optimizer groups, batches and loss."""
+    system = model(dm, p).to(device)
+    net = system.model
+    opt = torch.optim.AdamW(net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=device == "cuda")
+    stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
+    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    times = []
+    for step in range(steps):
+        start = time.perf_counter()
+        tokens = to_torch(stream.batch_at(step))["tokens"].to(device, non_blocking=True)
+        with autocast:
+            logits = net(tokens[:, :-1])
+        targets = tokens[:, 1:]
+        loss = torch.nn.functional.cross_entropy(
+            logits.float().flatten(0, 1), targets.flatten(), ignore_index=0
+        )
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+class StepTimer(L.Callback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._last = 0.0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if not self._last:
+            self._last = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        self.times.append(now - self._last)
+        self._last = now
+
+
+def factdyn_fit(dm: BiographyDataModule, p: dict, steps: int, device: str, precision: str) -> list[float]:
+    """Per-step seconds inside a real Lightning Trainer.fit (no evaluation, no logging to disk)."""
+    timer = StepTimer()
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator=device,
+        devices=1,
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[timer],
+        use_distributed_sampler=False,
+    )
+    trainer.fit(model(dm, p), datamodule=dm)
+    return timer.times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quickstart")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5, help="steps left out of each median")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    args = parser.parse_args()
+    p = PRESETS[args.preset]
+    dm = datamodule(p)
+    stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
+    tokens_per_step = float(np.mean([stream.batch_at(s).lengths.sum() for s in range(args.steps)]))
+
+    rates = [data_rate(dm) for _ in range(args.repeats)]
+    print(
+        f"data pipeline: {statistics.median(rates):,.0f} biographies/s on one core "
+        f"(median of {args.repeats}; batch {p['batch_size']}, N = {p['n_individuals']})"
+    )
+
+    plain, lit = [], []
+    for _ in range(args.repeats):  # alternate so drifts in machine load hit both
+        plain.append(
+            statistics.median(plain_loop(dm, p, args.steps, args.device, args.precision)[args.warmup :])
+        )
+        lit.append(
+            statistics.median(factdyn_fit(dm, p, args.steps, args.device, args.precision)[args.warmup :])
+        )
+    plain_s, lit_s = statistics.median(plain), statistics.median(lit)
+    print(f"plain PyTorch loop: {plain_s * 1e3:.1f} ms/step  {tokens_per_step / plain_s:,.0f} tokens/s")
+    print(f"factdyn fit:        {lit_s * 1e3:.1f} ms/step  {tokens_per_step / lit_s:,.0f} tokens/s")
+    print(
+        f"ratio factdyn / plain (time per step): {lit_s / plain_s:.3f}  "
+        f"[{args.preset}, {args.device}, {args.precision}, torch threads {torch.get_num_threads()}]"
+    )
+
+
+if __name__ == "__main__":
+    main()
