@@ -1,6 +1,7 @@
 """The ``factdyn`` command: a small LightningCLI (fit / validate / test) with factdyn's defaults.
 
     factdyn fit --config configs/quickstart.yaml [--config more.yaml] [--data.sampler Zipf ...]
+    factdyn toy fit --config configs/toy/pretrain.yaml      (the toy associative memory, factdyn.toy)
 
 Values known only once the data is defined (vocabulary size, maximum length, attribute cardinalities,
 tokenizer fingerprint) are linked from the DataModule to the model at instantiation; since they are
@@ -10,12 +11,15 @@ tokenizer fingerprint) are linked from the DataModule to the model at instantiat
 
 from __future__ import annotations
 
+import sys
+
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from factdyn.callbacks import CheckpointSchedule, RunSummary
+from factdyn.callbacks import CheckpointSchedule, PhaseDetector, RunSummary
 from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.system import FactLearner
+from factdyn.toy import ToyMemory, ToyMemoryData
 
 LINKED_FROM_DATA = (
     "vocab_size",
@@ -71,6 +75,7 @@ class FactdynCLI(LightningCLI):
         parser.add_lightning_class_args(RunSummary, "summary")
         parser.add_lightning_class_args(CheckpointSchedule, "checkpoints")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.add_lightning_class_args(PhaseDetector, "phases")
         parser.set_defaults(
             {
                 "last_checkpoint.save_last": True,
@@ -93,8 +98,57 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
     )
 
 
-def main() -> None:
-    cli_main()
+TOY_TRAINER_DEFAULTS = {
+    **TRAINER_DEFAULTS,
+    "val_check_interval": 500,
+    "log_every_n_steps": 50,
+    "logger": {
+        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "init_args": {"save_dir": "logs", "name": "toy", "default_hp_metric": False},
+    },
+}
+
+
+class ToyCLI(LightningCLI):
+    """LightningCLI for the toy associative memory: same trainer defaults, no biography links or phases."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        for name in ("dim", "n_classes"):
+            parser.link_arguments(f"data.{name}", f"model.{name}")
+        parser.link_arguments("seed_everything", "data.seed")
+        parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.set_defaults({"last_checkpoint.save_last": True, "last_checkpoint.save_top_k": 0})
+
+
+def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:
+    return ToyCLI(
+        ToyMemory,
+        ToyMemoryData,
+        args=args,
+        run=run,
+        seed_everything_default=0,
+        trainer_defaults=TOY_TRAINER_DEFAULTS,
+        save_config_kwargs={"overwrite": True},
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: ``factdyn <subcommand> ...`` or ``factdyn toy <subcommand> ...``."""
+    if argv is not None:
+        argv = list(argv)
+        if argv[:1] == ["toy"]:
+            toy_cli_main(argv[1:])
+        else:
+            cli_main(argv)
+        return
+    if sys.argv[1:2] == ["toy"]:
+        # Let LightningCLI read sys.argv itself (passing args as well makes it warn), with "toy" in the
+        # program name so that --help reads "factdyn toy fit ...".
+        sys.argv = [f"{sys.argv[0]} toy", *sys.argv[2:]]
+        toy_cli_main()
+    else:
+        cli_main()
 
 
 if __name__ == "__main__":

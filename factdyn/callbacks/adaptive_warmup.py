@@ -1,0 +1,134 @@
+"""AdaptiveWarmUpSwitch: ends an ``AdaptiveWarmUp`` warm-up when the warm-up subset leaves its plateau."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_info
+
+from factdyn.data.adaptive import AdaptiveWarmUp
+from factdyn.phases import PhaseThresholds, PhaseTracker
+
+
+class AdaptiveWarmUpSwitch(Callback):
+    """Watches the held-out-template attribute loss of the warm-up subset and switches the sampler.
+
+    During each validation it keeps the ``split == "val"`` rows of the validation outputs whose individual
+    is in ``trainer.datamodule.sampler.subset``; at validation end the subset's mean attribute loss feeds
+    its own :class:`~factdyn.phases.PhaseTracker`. When that tracker finds the plateau end, the callback
+    calls ``sampler.switch(trainer.global_step)``. Logs ``curriculum/warmup_attr_loss`` at each validation
+    and ``curriculum/switch_step`` once.
+
+    Args:
+        reach_tolerance, leave_tolerance, patience: plateau thresholds for the subset's loss
+            (see :class:`~factdyn.phases.PhaseThresholds`).
+        baseline_monitor: the logged no-knowledge baseline.
+
+    Raises:
+        ValueError: at setup, if ``data.sampler`` is not an ``AdaptiveWarmUp`` or ``data.num_workers`` is
+            not 0 (worker processes hold copies of the sampler that would never see the switch).
+    """
+
+    def __init__(
+        self,
+        reach_tolerance: float = 0.10,
+        leave_tolerance: float = 0.10,
+        patience: int = 2,
+        baseline_monitor: str = "baseline/attr_loss",
+    ) -> None:
+        super().__init__()
+        self.thresholds = PhaseThresholds(
+            reach_tolerance=reach_tolerance, leave_tolerance=leave_tolerance, patience=patience
+        ).validate(prefix="AdaptiveWarmUpSwitch.")
+        self.baseline_monitor = baseline_monitor
+        self.tracker = PhaseTracker(thresholds=self.thresholds)
+        self.switch_step: int | None = None
+        self._subset: np.ndarray | None = None
+        self._loss_sum = 0.0
+        self._count = 0
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        datamodule = trainer.datamodule
+        sampler = getattr(datamodule, "sampler", None)
+        if not isinstance(sampler, AdaptiveWarmUp):
+            raise ValueError(
+                "AdaptiveWarmUpSwitch needs data.sampler: AdaptiveWarmUp, got "
+                f"{type(sampler).__name__ if sampler is not None else 'no sampler'}"
+            )
+        if getattr(datamodule, "num_workers", 0) != 0:
+            raise ValueError(
+                "AdaptiveWarmUpSwitch needs data.num_workers: 0 (DataLoader workers hold copies of the "
+                f"sampler that never see the switch), got {datamodule.num_workers}"
+            )
+
+    def _should_skip(self, trainer: L.Trainer) -> bool:
+        return trainer.sanity_checking or bool(trainer.fast_dev_run) or trainer.state.fn != TrainerFn.FITTING
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._loss_sum, self._count = 0.0, 0
+        self._subset = trainer.datamodule.sampler.subset
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self._should_skip(trainer) or not isinstance(outputs, dict) or outputs.get("split") != "val":
+            return
+        individual = outputs["individual"].detach().cpu().numpy()
+        rows = np.isin(individual, self._subset)
+        if rows.any():
+            value_loss = outputs["value_loss"].detach().float().cpu()[torch.from_numpy(rows)]
+            self._loss_sum += float(value_loss.sum())
+            self._count += value_loss.numel()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._should_skip(trainer) or self.baseline_monitor not in trainer.callback_metrics:
+            return
+        # Ranks see different validation shards: sum them so every rank feeds the same loss.
+        totals = torch.tensor([self._loss_sum, float(self._count)], dtype=torch.float64)
+        totals = trainer.strategy.reduce(totals.to(pl_module.device), reduce_op="sum").cpu()
+        if totals[1] == 0:
+            return
+        loss = float(totals[0] / totals[1])
+        baseline = float(trainer.callback_metrics[self.baseline_monitor])
+        step = trainer.global_step
+        found = self.tracker.update(step, loss, baseline=baseline)
+        metrics = {"curriculum/warmup_attr_loss": loss}
+        sampler: AdaptiveWarmUp = trainer.datamodule.sampler
+        if "plateau_end" in found and not sampler.switched:
+            self.switch_step = sampler.switch(step)
+            metrics["curriculum/switch_step"] = float(self.switch_step)
+            rank_zero_info(
+                f"[curriculum] warm-up subset left its plateau (loss {loss:.4g}, baseline {baseline:.4g}): "
+                f"training on all individuals from step {self.switch_step}"
+            )
+        if trainer.global_rank == 0:
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=step)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``curriculum`` section of ``summary.json``."""
+        return {
+            "curriculum": {
+                "switch_step": self.switch_step,
+                "warmup_plateau_start_step": self.tracker.reached_baseline_step,
+                "warmup_plateau_end_step": self.tracker.plateau_end_step,
+            }
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tracker": self.tracker.state_dict(), "switch_step": self.switch_step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.tracker.load_state_dict(state_dict["tracker"])
+        self.switch_step = state_dict.get("switch_step")

@@ -1,0 +1,193 @@
+"""PhaseDetector: marks the end of phase 1, the end of the plateau and the arrival of knowledge during fit.
+
+Shaped like Lightning's ``EarlyStopping``: a monitored metric, thresholds, ``state_key``, ``state_dict``,
+silence under sanity checks and ``fast_dev_run``, and decisions agreed across ranks. The detection logic
+lives in :mod:`factdyn.phases` (no Lightning) so analysis code uses the same definitions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_info
+
+from factdyn.phases import PhaseThresholds, PhaseTracker
+
+BOUNDARY_TAGS = {
+    "reached_baseline": "phase/reached_baseline_step",
+    "plateau_end": "phase/plateau_end_step",
+    "knowledge": "phase/knowledge_step",
+}
+BOUNDARY_WORDS = {
+    "reached_baseline": "reached the no-knowledge baseline (end of phase 1, plateau starts)",
+    "plateau_end": "left the plateau (end of phase 2)",
+    "knowledge": "reached knowledge",
+}
+
+
+class PhaseDetector(Callback):
+    """Detects the three learning phases on the held-out attribute loss at every validation.
+
+    At each validation end it feeds ``monitor`` and the baseline (``baseline_monitor``) from
+    ``trainer.callback_metrics`` to a :class:`~factdyn.phases.PhaseTracker`; a new boundary is logged as a
+    scalar (``phase/reached_baseline_step``, ``phase/plateau_end_step``, ``phase/knowledge_step``, value =
+    the boundary's step) and as a line of TensorBoard text (tag ``phase/boundaries``). ``summary()`` gives
+    the ``plateau`` section of ``summary.json``. Other callbacks must not read this one: one that needs
+    plateau detection (e.g. :class:`~factdyn.callbacks.AdaptiveWarmUpSwitch`) runs its own ``PhaseTracker``.
+
+    Args:
+        monitor: the attribute loss to watch.
+        baseline_monitor: the logged no-knowledge baseline.
+        accuracy_monitor: the accuracy used when ``knowledge_accuracy`` is set.
+        reach_tolerance, leave_tolerance, patience, knowledge_fraction, knowledge_accuracy: thresholds, see
+            :class:`~factdyn.phases.PhaseThresholds`.
+        stop_on_knowledge: stop training once knowledge is reached.
+        verbose: print each boundary when found.
+
+    Attributes:
+        reached_baseline_step, plateau_end_step, knowledge_step: the boundaries found so far (or ``None``).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val/attr_loss",
+        baseline_monitor: str = "baseline/attr_loss",
+        accuracy_monitor: str = "val/attr_acc",
+        reach_tolerance: float = 0.10,
+        leave_tolerance: float = 0.10,
+        patience: int = 2,
+        knowledge_fraction: float = 0.10,
+        knowledge_accuracy: float | None = None,
+        stop_on_knowledge: bool = False,
+        verbose: bool = True,
+    ) -> None:
+        super().__init__()
+        self.thresholds = PhaseThresholds(
+            reach_tolerance=reach_tolerance,
+            leave_tolerance=leave_tolerance,
+            patience=patience,
+            knowledge_fraction=knowledge_fraction,
+            knowledge_accuracy=knowledge_accuracy,
+        ).validate(prefix="phases.")
+        self.monitor = monitor
+        self.baseline_monitor = baseline_monitor
+        self.accuracy_monitor = accuracy_monitor
+        self.stop_on_knowledge = stop_on_knowledge
+        self.verbose = verbose
+        self.tracker = PhaseTracker(thresholds=self.thresholds)
+        self.stopped_on_knowledge = False
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(monitor=self.monitor)
+
+    @property
+    def reached_baseline_step(self) -> int | None:
+        return self.tracker.reached_baseline_step
+
+    @property
+    def plateau_end_step(self) -> int | None:
+        return self.tracker.plateau_end_step
+
+    @property
+    def knowledge_step(self) -> int | None:
+        return self.tracker.knowledge_step
+
+    def _should_skip(self, trainer: L.Trainer) -> bool:
+        return trainer.sanity_checking or bool(trainer.fast_dev_run) or trainer.state.fn != TrainerFn.FITTING
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Not on_validation_epoch_end: callbacks run before the module there, so the epoch's metrics are
+        # not computed yet. on_validation_end cannot use pl_module.log, hence the logger calls below.
+        if self._should_skip(trainer):
+            return
+        metrics = trainer.callback_metrics
+        if self.monitor not in metrics or self.baseline_monitor not in metrics:
+            return
+        values = [metrics[self.monitor], metrics[self.baseline_monitor]]
+        if self.thresholds.knowledge_accuracy is not None:
+            if self.accuracy_monitor not in metrics:
+                return
+            values.append(metrics[self.accuracy_monitor])
+        # Every rank feeds rank 0's values, so every rank's tracker holds the same boundaries.
+        values = trainer.strategy.broadcast(
+            torch.stack([v.detach().float().cpu().reshape(()) for v in values]), 0
+        )
+        loss, baseline = float(values[0]), float(values[1])
+        accuracy = float(values[2]) if len(values) > 2 else None
+        step = trainer.global_step
+        found = self.tracker.update(step, loss, baseline=baseline, accuracy=accuracy)
+        if found:
+            self._report(trainer, found, loss)
+        if self.stop_on_knowledge and self.tracker.knowledge_step is not None:
+            should_stop = trainer.strategy.reduce_boolean_decision(True, all=False)
+            if should_stop and not trainer.should_stop:
+                self.stopped_on_knowledge = True
+                trainer.should_stop = True
+
+    def _report(self, trainer: L.Trainer, found: list[str], loss: float) -> None:
+        steps = {name: getattr(self.tracker, f"{name}_step") for name in found}
+        if self.verbose:
+            for name, step in steps.items():
+                rank_zero_info(
+                    f"[phases] {self.monitor} {BOUNDARY_WORDS[name]} at step {step} (loss {loss:.4g})"
+                )
+        if trainer.global_rank != 0:
+            return
+        for logger in trainer.loggers:
+            logger.log_metrics(
+                {BOUNDARY_TAGS[n]: float(s) for n, s in steps.items()}, step=trainer.global_step
+            )
+            add_text = getattr(logger.experiment, "add_text", None)
+            if callable(add_text):
+                add_text("phase/boundaries", self.boundaries_markdown(), global_step=trainer.global_step)
+
+    def boundaries_markdown(self) -> str:
+        """One line per boundary found so far (TensorBoard renders the text as Markdown)."""
+        b = self.tracker.baseline
+        lines = []
+        for name in BOUNDARY_TAGS:
+            step = getattr(self.tracker, f"{name}_step")
+            if step is not None:
+                lines.append(f"- step **{step}**: {self.monitor} {BOUNDARY_WORDS[name]}")
+        t = self.thresholds
+        lines.append(
+            f"\n_baseline {b:.4g}; reach ≤ {(1 + t.reach_tolerance) * b:.4g}, leave < "
+            f"{(1 - t.leave_tolerance) * b:.4g} for {t.patience} evaluations, knowledge "
+            + (
+                f"acc ≥ {t.knowledge_accuracy}_"
+                if t.knowledge_accuracy is not None
+                else f"< {t.knowledge_fraction * b:.4g}_"
+            )
+        )
+        return "\n".join(lines)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``plateau`` section of ``summary.json``."""
+        phases = self.tracker.phases
+        baseline = self.tracker.baseline
+        return {
+            "plateau": {
+                "start_step": phases.plateau_start_step,
+                "end_step": phases.plateau_end_step,
+                "length_steps": phases.plateau_length,
+                "knowledge_step": phases.knowledge_step,
+                "baseline": None if baseline is None or not math.isfinite(baseline) else baseline,
+                "monitor": self.monitor,
+                "thresholds": asdict(self.thresholds),
+                "stopped_on_knowledge": self.stopped_on_knowledge,
+            }
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tracker": self.tracker.state_dict(), "stopped_on_knowledge": self.stopped_on_knowledge}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.tracker.load_state_dict(state_dict["tracker"])
+        self.stopped_on_knowledge = bool(state_dict.get("stopped_on_knowledge", False))
