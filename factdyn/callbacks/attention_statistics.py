@@ -1,0 +1,158 @@
+"""Per-layer attention statistics of the recall circuit on a fixed batch (paper Fig. 3 right and Fig. F)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from factdyn.attention import METRICS, attention_statistic_sums
+from factdyn.data.datamodule import to_torch
+from factdyn.model.hooks import pattern_hook_names, run_with_patterns
+
+SPAN_KEYS = ("name_start", "name_len", "value_start", "value_len")
+
+
+class AttentionStatistics(Callback):
+    """Logs ``attn/<metric>/layer_<l>`` (metrics of :mod:`factdyn.attention`) and a layer × metric heatmap.
+
+    At the end of every ``every_n_evals``-th validation, the model's own attention (explicit-softmax path,
+    recorded through the public ``hook_pattern`` points) is measured on a fixed batch of ``n_sequences``
+    biographies of training individuals on held-out templates, drawn once from the DataModule's
+    populations with a seed derived from the data seed, so every run and every step sees the same batch.
+    Layers are 0-based, as the hook points (``layer_0`` is the paper's layer 1).
+
+    Args:
+        n_sequences: sequences in the fixed batch (paper: 512).
+        every_n_evals: measure at every n-th validation.
+        batch_size: sequences per forward pass (bounds the memory of the recorded patterns).
+        log_figure: also log the heatmap figure (needs matplotlib, the ``analysis`` extra).
+    """
+
+    def __init__(
+        self, n_sequences: int = 512, every_n_evals: int = 1, batch_size: int = 64, log_figure: bool = True
+    ) -> None:
+        for field, value in (
+            ("n_sequences", n_sequences),
+            ("every_n_evals", every_n_evals),
+            ("batch_size", batch_size),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"AttentionStatistics.{field} must be an integer >= 1, got {value!r}")
+        self.n_sequences = n_sequences
+        self.every_n_evals = every_n_evals
+        self.batch_size = batch_size
+        self.log_figure = log_figure
+        self.n_evals = 0
+        self.last: dict[str, list[float]] = {}
+        self._batch: dict[str, torch.Tensor] | None = None
+
+    def fixed_batch(self, datamodule: Any) -> dict[str, torch.Tensor]:
+        """The fixed batch: training individuals on evaluation templates, seeded by the data seed."""
+        if self._batch is None:
+            if not hasattr(datamodule, "assembler") or "train" not in getattr(datamodule, "populations", {}):
+                raise TypeError(
+                    "AttentionStatistics needs a set-up BiographyDataModule (assembler and populations), "
+                    f"got {type(datamodule).__name__}"
+                )
+            population = datamodule.populations["train"]
+            rng = np.random.default_rng([datamodule.seed, 20_000])
+            individuals = rng.integers(0, len(population), size=self.n_sequences)
+            self._batch = to_torch(datamodule.assembler.assemble(population, individuals, rng, split="eval"))
+        return self._batch
+
+    @torch.no_grad()
+    def measure(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, list[float]]:
+        """Metric -> per-layer means over the whole batch, pooled over chunks of ``batch_size``."""
+        if not pattern_hook_names(model):
+            raise TypeError(
+                f"AttentionStatistics needs attention-pattern hook points; {type(model).__name__} has none"
+            )
+        device = next(model.parameters()).device
+        sums: dict[str, torch.Tensor] = {}
+        counts: dict[str, torch.Tensor] = {}
+        tokens = batch["tokens"]
+        for i in range(0, tokens.shape[0], self.batch_size):
+            rows = slice(i, i + self.batch_size)
+            length = int((tokens[rows] != 0).sum(1).max())
+            inputs = tokens[rows, : length - 1].to(device)
+            _, patterns = run_with_patterns(model, inputs)
+            spans = {k: batch[k][rows].to(device) for k in SPAN_KEYS}
+            s, c = attention_statistic_sums(patterns, inputs, **spans)
+            for m in METRICS:
+                sums[m] = sums.get(m, 0) + s[m].cpu()
+                counts[m] = counts.get(m, 0) + c[m].cpu()
+        return {m: (sums[m] / counts[m]).tolist() for m in METRICS}
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run:
+            return
+        self.n_evals += 1
+        if (self.n_evals - 1) % self.every_n_evals:
+            return
+        model = pl_module.model
+        was_training = model.training
+        model.eval()
+        try:
+            stats = self.measure(model, self.fixed_batch(trainer.datamodule))
+        finally:
+            model.train(was_training)
+        self.last = stats
+        for metric, values in stats.items():
+            for layer, value in enumerate(values):
+                pl_module.log(f"attn/{metric}/layer_{layer}", float(value), add_dataloader_idx=False)
+        if self.log_figure and trainer.is_global_zero:
+            self._log_heatmap(trainer, stats)
+
+    def _log_heatmap(self, trainer: L.Trainer, stats: dict[str, list[float]]) -> None:
+        experiment = getattr(trainer.logger, "experiment", None)
+        if not callable(getattr(experiment, "add_figure", None)):
+            return
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            warnings.warn(
+                "AttentionStatistics: matplotlib is not installed (pip install 'factdyn[analysis]'); "
+                "logging scalars only, no heatmap",
+                stacklevel=2,
+            )
+            self.log_figure = False
+            return
+        figure = heatmap_figure(Figure, stats, trainer.global_step)
+        experiment.add_figure("attn/heatmap", figure, global_step=trainer.global_step)
+
+    def summary(self) -> dict[str, Any]:
+        """Section ``attention_statistics`` of ``summary.json``: the last measurement, per layer."""
+        return {"attention_statistics": self.last} if self.last else {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"n_evals": self.n_evals}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.n_evals = int(state_dict.get("n_evals", 0))
+
+
+def heatmap_figure(figure_class: Any, stats: dict[str, list[float]], step: int) -> Any:
+    """Layer × metric heatmap with the values written in, on a fixed [0, 1] colour scale.
+
+    Built on ``matplotlib.figure.Figure`` (passed in, so matplotlib stays an optional import) rather than
+    pyplot: no global backend or figure registry is touched during training.
+    """
+    metrics = list(stats)
+    values = np.array([stats[m] for m in metrics]).T  # (n_layer, n_metrics)
+    n_layer = values.shape[0]
+    figure = figure_class(figsize=(1.6 * len(metrics) + 1.5, 0.5 * n_layer + 1.5))
+    ax = figure.subplots()
+    image = ax.imshow(values, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(metrics)), [m.replace("_", " ") for m in metrics])
+    ax.set_yticks(range(n_layer), [f"layer {i}" for i in range(n_layer)])
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=8)
+    ax.set_title(f"attention statistics, step {step}")
+    figure.colorbar(image, ax=ax)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,149 @@
+"""Attention patching (paper §2.2, App. D.1): run a model with a frozen reference model's attention patterns.
+
+The reference processes the same input with its own weights (each of its layers feeds its own next layer,
+the paper's "twin architecture"); its post-softmax patterns replace the patched model's, layer by layer,
+through the public ``hook_pattern`` points. The reference runs under ``torch.no_grad`` (the paper's
+stop-gradient), so nothing flows into it, and the patched model's query/key weights of a patched layer get
+no gradient (their only use, the pattern, is replaced).
+
+Lightning-free; :class:`factdyn.callbacks.AttentionPatching` drives it during training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from factdyn.model import Transformer, TransformerConfig
+from factdyn.model.hooks import HookPoint, hooks, pattern_hook_names, run_with_patterns
+
+ARCHITECTURE_FIELDS: tuple[str, ...] = ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp")
+"""Fields that must agree between a reference and the patched model (d_mlp too: the paper's twin shares
+the whole architecture, and a mismatch almost always means the wrong run)."""
+
+
+def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None = None) -> Path:
+    """Resolve a reference: a ``.ckpt`` file, or a run directory plus a step of its CheckpointSchedule.
+
+    A run directory (``logs/<name>/version_N``) with ``reference_step=s`` resolves to
+    ``<run_dir>/checkpoints/step=<s:08d>.ckpt``, the :class:`~factdyn.callbacks.CheckpointSchedule` naming.
+    """
+    path = Path(reference_checkpoint)
+    if path.is_dir():
+        if reference_step is None:
+            raise ValueError(
+                f"AttentionPatching.reference_checkpoint={str(path)!r} is a run directory: set "
+                "AttentionPatching.reference_step to one of its checkpoint steps"
+            )
+        path = path / "checkpoints" / f"step={reference_step:08d}.ckpt"
+    if not path.is_file():
+        where = path.parent
+        available = sorted(p.name for p in where.glob("*.ckpt")) if where.is_dir() else []
+        raise FileNotFoundError(
+            f"AttentionPatching: reference checkpoint {str(path)!r} not found"
+            + (f"; available in {str(where)!r}: {available}" if available else "")
+        )
+    return path
+
+
+@dataclass
+class Reference:
+    """A frozen reference model with what identifies it."""
+
+    model: Transformer
+    path: Path
+    step: int
+    tokenizer_fingerprint: str
+
+
+def load_reference(path: str | Path) -> Reference:
+    """Load the Transformer of a factdyn checkpoint (no LightningModule, no optimizer state), frozen."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
+    fields = TransformerConfig.__dataclass_fields__
+    config = TransformerConfig(**{k: v for k, v in hparams.items() if k in fields})
+    model = Transformer(config)
+    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state)
+    model.eval().requires_grad_(False)
+    return Reference(
+        model=model,
+        path=Path(path),
+        step=int(ckpt.get("global_step", -1)),
+        tokenizer_fingerprint=str(hparams.get("tokenizer_fingerprint", "")),
+    )
+
+
+def check_compatible(reference: Reference, model: nn.Module, tokenizer_fingerprint: str) -> None:
+    """Refuse, naming every mismatching field, a reference that cannot stand in for ``model``'s attention."""
+    if not pattern_hook_names(model):
+        raise TypeError(
+            f"AttentionPatching needs a model with attention-pattern hook points; {type(model).__name__} has "
+            "none (a recurrent mixer such as Hawk has no attention to patch)"
+        )
+    mismatches = []
+    config = getattr(model, "config", None)
+    for name in ARCHITECTURE_FIELDS:
+        ours, theirs = getattr(config, name, None), getattr(reference.model.config, name)
+        if ours != theirs:
+            mismatches.append(f"{name}: reference {theirs!r} != model {ours!r}")
+    if reference.tokenizer_fingerprint != tokenizer_fingerprint:
+        mismatches.append(
+            f"tokenizer_fingerprint: reference {reference.tokenizer_fingerprint!r} "
+            f"!= model {tokenizer_fingerprint!r}"
+        )
+    if mismatches:
+        raise ValueError(
+            f"AttentionPatching: reference checkpoint {str(reference.path)!r} does not match the model: "
+            + "; ".join(mismatches)
+        )
+
+
+def check_layers(layers: Sequence[int] | None, n_layer: int) -> list[int]:
+    """The layers to patch (default all), validated against the model depth."""
+    if layers is None:
+        return list(range(n_layer))
+    bad = [layer for layer in layers if not 0 <= layer < n_layer]
+    if bad or len(set(layers)) != len(layers):
+        raise ValueError(
+            f"AttentionPatching.layers must be distinct layer indices in [0, {n_layer - 1}], "
+            f"got {list(layers)}"
+        )
+    return sorted(layers)
+
+
+def _replace_with(reference_pattern: torch.Tensor):
+    def replace(pattern: torch.Tensor, hook: HookPoint) -> torch.Tensor:
+        if pattern.shape != reference_pattern.shape:
+            raise RuntimeError(
+                f"{hook.name}: reference pattern {tuple(reference_pattern.shape)} does not match the model's "
+                f"{tuple(pattern.shape)} (patch the same input the reference saw)"
+            )
+        return reference_pattern.to(dtype=pattern.dtype)
+
+    return replace
+
+
+@contextmanager
+def patched_attention(
+    model: nn.Module, reference: nn.Module, idx: torch.Tensor, layers: Sequence[int] | None = None
+) -> Iterator[list[torch.Tensor]]:
+    """Inside the block, ``model(idx)`` uses ``reference``'s attention patterns on ``idx`` in ``layers``.
+
+    Yields the reference patterns of the patched layers. The hooks are removed on exit, even on error.
+    """
+    names = pattern_hook_names(model)
+    layers = check_layers(layers, len(names))
+    with torch.no_grad():
+        _, ref_patterns = run_with_patterns(reference, idx)
+    if len(ref_patterns) != len(names):
+        raise ValueError(f"reference has {len(ref_patterns)} attention layers, the model {len(names)}")
+    chosen = [ref_patterns[layer].detach() for layer in layers]
+    with hooks(model, {names[layer]: _replace_with(p) for layer, p in zip(layers, chosen, strict=True)}):
+        yield chosen
