@@ -16,7 +16,7 @@ import sys
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from factdyn.callbacks import CheckpointSchedule, PhaseDetector, RunSummary
+from factdyn.callbacks import BucketMetrics, CheckpointSchedule, ExposureCounter, PhaseDetector, RunSummary
 from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.system import FactLearner
 from factdyn.toy import ToyMemory, ToyMemoryData
@@ -66,7 +66,12 @@ class FactdynArgumentParser(LightningArgumentParser):
 
 
 class FactdynCLI(LightningCLI):
-    """LightningCLI with data→model links and always-on run bookkeeping callbacks."""
+    """LightningCLI with data→model links and always-on run bookkeeping callbacks.
+
+    Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
+    ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv) and ``bucket_metrics``
+    (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform).
+    """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in LINKED_FROM_DATA:
@@ -74,6 +79,8 @@ class FactdynCLI(LightningCLI):
         parser.link_arguments("seed_everything", "data.seed")
         parser.add_lightning_class_args(RunSummary, "summary")
         parser.add_lightning_class_args(CheckpointSchedule, "checkpoints")
+        parser.add_lightning_class_args(ExposureCounter, "exposures")
+        parser.add_lightning_class_args(BucketMetrics, "bucket_metrics")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.add_lightning_class_args(PhaseDetector, "phases")
         parser.set_defaults(

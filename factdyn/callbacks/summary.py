@@ -10,7 +10,6 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_only
 
 
 class RunSummary(Callback):
@@ -28,17 +27,20 @@ class RunSummary(Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
 
-    @rank_zero_only
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.fast_dev_run or trainer.log_dir is None:
+        # trainer.log_dir broadcasts under DDP: every rank must ask for it (else rank zero hangs).
+        log_dir = trainer.log_dir
+        if trainer.fast_dev_run or log_dir is None or not trainer.is_global_zero:
             return
-        summary = self.collect(trainer, pl_module)
-        path = Path(trainer.log_dir) / self.filename
+        summary = self.collect(trainer, pl_module, log_dir)
+        path = Path(log_dir) / self.filename
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2, sort_keys=True))
         print(format_summary(summary, path))
 
-    def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+    def collect(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, log_dir: str | None = None
+    ) -> dict[str, Any]:
         datamodule = trainer.datamodule
         final = {
             k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1 and k != "step"
@@ -49,7 +51,7 @@ class RunSummary(Callback):
             "seed": getattr(datamodule, "seed", None),
             "baseline_attr_loss": getattr(pl_module, "baseline_attr_loss", None),
             "wall_seconds": round(self._elapsed_before + time.perf_counter() - self._start, 2),
-            "log_dir": trainer.log_dir,
+            "log_dir": log_dir,
             "final": {k: (None if math.isnan(v) else v) for k, v in final.items()},
         }
         for callback in trainer.callbacks:

@@ -2,6 +2,24 @@
 
 from factdyn.data.adaptive import AdaptiveWarmUp
 from factdyn.data.datamodule import BiographyDataModule
-from factdyn.data.samplers import IndividualSampler, Uniform
+from factdyn.data.samplers import (
+    Celebrities,
+    IndividualSampler,
+    ReplayMixture,
+    SequentialGroups,
+    Uniform,
+    WarmUp,
+    Zipf,
+)
 
-__all__ = ["AdaptiveWarmUp", "BiographyDataModule", "IndividualSampler", "Uniform"]
+__all__ = [
+    "AdaptiveWarmUp",
+    "BiographyDataModule",
+    "Celebrities",
+    "IndividualSampler",
+    "ReplayMixture",
+    "SequentialGroups",
+    "Uniform",
+    "WarmUp",
+    "Zipf",
+]

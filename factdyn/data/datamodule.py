@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from factdyn.data.biography import BiographyAssembler, BiographyBatch
-from factdyn.data.population import Population, make_populations
+from factdyn.data.population import ROLES, Population, concat_populations, make_populations
 from factdyn.data.resources import ATTRIBUTES, load_resources
 from factdyn.data.samplers import IndividualSampler, Uniform
 from factdyn.data.tokenizer import WordTokenizer
@@ -105,7 +105,12 @@ class BiographyDataModule(L.LightningDataModule):
         n_templates_train: training templates per individual and attribute (paper: 20 of 25).
         n_templates_eval: held-out templates per individual and attribute (paper: 5).
         shuffle_sentences: shuffle the six sentences of every biography (paper: True).
-        sampler: distribution over individuals for training (default: uniform).
+        sampler: distribution over individuals for training (default: uniform); see ``docs/samplers.md``.
+        train_roles: populations the training stream draws from, concatenated in this order into one index
+            space (default ``[train]``). Fine-tuning with replay uses ``[new, train]`` with a
+            ``ReplayMixture`` sampler: the batch's ``individual`` is then an index into that concatenation
+            (new individuals first, then the pre-training ones); :meth:`training_index` maps evaluation
+            individuals into it.
         batch_size: training sequences per step and per device (paper: 128).
         eval_batch_size: sequences per evaluation batch.
         n_val_sequences: sequences in the ``val`` set (training individuals, held-out templates).
@@ -123,6 +128,7 @@ class BiographyDataModule(L.LightningDataModule):
         n_templates_eval: int = 5,
         shuffle_sentences: bool = True,
         sampler: IndividualSampler | None = None,
+        train_roles: list[str] | None = None,
         batch_size: int = 128,
         eval_batch_size: int = 256,
         n_val_sequences: int = 1024,
@@ -151,7 +157,15 @@ class BiographyDataModule(L.LightningDataModule):
         _check_int("data.seed", seed, 0)
         if sampler is not None and not isinstance(sampler, IndividualSampler):
             raise TypeError(f"data.sampler must be an IndividualSampler, got {type(sampler).__name__}")
+        train_roles = ["train"] if train_roles is None else list(train_roles)
+        sizes = {"train": n_individuals, "unseen": n_unseen, "new": n_new}
+        if not train_roles or len(set(train_roles)) != len(train_roles) or set(train_roles) - set(ROLES):
+            raise ValueError(f"data.train_roles must be distinct names from {list(ROLES)}, got {train_roles}")
+        for role in train_roles:
+            if sizes[role] == 0:
+                raise ValueError(f"data.train_roles contains {role!r}, but that population is empty (size 0)")
         self.save_hyperparameters(ignore=["sampler"])
+        self.train_roles = train_roles
         self.n_individuals = n_individuals
         self.n_unseen = n_unseen
         self.n_new = n_new
@@ -160,8 +174,14 @@ class BiographyDataModule(L.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
         self.sampler = sampler if sampler is not None else Uniform()
-        self.sampler.bind(n_individuals, batch_size, seed)
+        roles = [(role, sizes[role]) for role in train_roles]
+        self.n_train = sum(n for _, n in roles)
+        if roles == [("train", n_individuals)]:
+            self.sampler.bind(self.n_train, batch_size, seed)  # samplers written for the 3-argument bind
+        else:
+            self.sampler.bind(self.n_train, batch_size, seed, roles=roles)
         self.populations: dict[str, Population] = {}
+        self.train_population: Population | None = None
         self.eval_batches: dict[str, list[dict[str, torch.Tensor]]] = {}
 
     # Values the model needs, known once the data is defined (linked by the CLI).
@@ -191,6 +211,8 @@ class BiographyDataModule(L.LightningDataModule):
         return float(np.mean([math.log(c) for c in self.attribute_cardinalities]))
 
     def setup(self, stage: str | None = None) -> None:
+        if self.trainer is not None and self.trainer.max_steps > 0:
+            self.sampler.set_horizon(self.trainer.max_steps)
         if self.populations:
             return
         resources = load_resources()
@@ -212,6 +234,17 @@ class BiographyDataModule(L.LightningDataModule):
                 self.eval_batches[name] = []
                 continue
             self.eval_batches[name] = self.eval_set(name, population, sizes[name], seed_offset=i)
+        self.train_population = concat_populations([self.populations[role] for role in self.train_roles])
+
+    def training_index(self, split: str, individual: np.ndarray) -> np.ndarray | None:
+        """Indices of an evaluation set's individuals in the training index space (``None``: untrained)."""
+        role = {"val": "train", "unseen": "unseen"}[split]
+        if role not in self.train_roles:
+            return None
+        offset = 0
+        for r in self.train_roles[: self.train_roles.index(role)]:
+            offset += len(self.populations[r]) if self.populations else self.hparams[_SIZE_FIELD[r]]
+        return np.asarray(individual) + offset
 
     def eval_set(self, name: str, population: Population, n_sequences: int, seed_offset: int) -> list[dict]:
         """Fixed evaluation batches: individuals drawn uniformly, held-out templates, sorted by length."""
@@ -231,7 +264,7 @@ class BiographyDataModule(L.LightningDataModule):
         rank = trainer.global_rank if trainer is not None else 0
         stream = BiographyStream(
             self.assembler,
-            self.populations["train"],
+            self.train_population,
             self.sampler,
             self.batch_size,
             self.seed,
@@ -270,6 +303,9 @@ class BiographyDataModule(L.LightningDataModule):
                 f"but data.sampler is {type(self.sampler).__name__}"
             )
         self.sampler.load_state_dict(state_dict.get("sampler", {}))
+
+
+_SIZE_FIELD = {"train": "n_individuals", "unseen": "n_unseen", "new": "n_new"}
 
 
 def _check_int(field: str, value: Any, low: int, high: int | None = None) -> None:

@@ -95,3 +95,16 @@ def make_populations(
             eval_templates=np.ascontiguousarray(order[:, :, n_templates - n_templates_eval :]),
         )
     return populations
+
+
+def concat_populations(populations: list[Population]) -> Population:
+    """One population made of several, in order (the training index space of ``data.train_roles``)."""
+    if len(populations) == 1:
+        return populations[0]
+    return Population(
+        role="+".join(p.role for p in populations),
+        names=np.concatenate([p.names for p in populations]),
+        values=np.concatenate([p.values for p in populations]),
+        train_templates=np.concatenate([p.train_templates for p in populations]),
+        eval_templates=np.concatenate([p.eval_templates for p in populations]),
+    )

@@ -1,0 +1,126 @@
+"""Exposure counting: how many training biographies each individual has had, and which sampler chose them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_only
+
+
+def exposure_stats(counts: np.ndarray) -> dict[str, float]:
+    """Mean exposures of the rarest and most frequent decile of individuals, and the extremes."""
+    if len(counts) == 0:
+        return {}
+    ordered = np.sort(counts)
+    decile = max(1, len(ordered) // 10)
+    return {
+        "min": float(ordered[0]),
+        "max": float(ordered[-1]),
+        "mean": float(ordered.mean()),
+        "rarest_decile": float(ordered[:decile].mean()),
+        "top_decile": float(ordered[-decile:].mean()),
+        "never_seen_fraction": float((ordered == 0).mean()),
+    }
+
+
+class ExposureCounter(Callback):
+    """Counts training exposures per individual (all ranks together) and records the sampler in the run.
+
+    Reads ``batch["individual"]`` (indices into the training index space, see ``data.train_roles``) after each
+    training batch and gathers it across DDP ranks, so every rank holds the same global counts and the
+    counts in a checkpoint are complete. At fit start it writes ``sampler.json`` (the sampler's
+    ``describe()``); at every evaluation it logs ``exposures/{min,max,mean,rarest_decile,top_decile,
+    never_seen_fraction}`` and a TensorBoard histogram ``exposures/per_individual``; at the end of fit it
+    writes ``exposures.csv`` (individual, exposures, and the sampler's per-individual annotations: bucket,
+    Zipf rank and probability, ...). Its ``summary()`` adds ``sampler`` and ``exposures`` to ``summary.json``.
+
+    Args:
+        filename: exposure table written into the run directory.
+        histogram: log the per-individual histogram at each evaluation.
+    """
+
+    def __init__(self, filename: str = "exposures.csv", histogram: bool = True) -> None:
+        self.filename = filename
+        self.histogram = histogram
+        self.counts = np.zeros(0, dtype=np.int64)
+        self._sampler: Any = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        sampler = getattr(trainer.datamodule, "sampler", None)
+        if sampler is None:
+            raise ValueError("ExposureCounter needs a DataModule with a public `sampler` attribute")
+        self._sampler = sampler
+        if len(self.counts) != sampler.n_individuals:
+            self.counts = np.zeros(sampler.n_individuals, dtype=np.int64)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # trainer.log_dir broadcasts under DDP: every rank must ask for it, only rank zero writes.
+        log_dir = trainer.log_dir
+        if trainer.fast_dev_run or log_dir is None or not trainer.is_global_zero:
+            return
+        path = Path(log_dir) / "sampler.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self._sampler.describe(), indent=2, sort_keys=True))
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        individuals = batch["individual"]
+        if trainer.world_size > 1:
+            individuals = pl_module.all_gather(individuals)
+        self.counts += np.bincount(individuals.reshape(-1).cpu().numpy(), minlength=len(self.counts))
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run or trainer.state.fn != TrainerFn.FITTING:
+            return
+        # Counts are identical on every rank (gathered), so no cross-rank reduction is needed.
+        for key, value in exposure_stats(self.counts).items():
+            pl_module.log(f"exposures/{key}", float(value), sync_dist=False)
+        if self.histogram:
+            self._log_histogram(trainer)
+
+    @rank_zero_only
+    def _log_histogram(self, trainer: L.Trainer) -> None:
+        writer = getattr(trainer.logger, "experiment", None) if trainer.logger else None
+        if writer is not None and callable(getattr(writer, "add_histogram", None)) and len(self.counts):
+            writer.add_histogram("exposures/per_individual", self.counts, global_step=trainer.global_step)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        log_dir = trainer.log_dir  # a collective under DDP (see on_fit_start)
+        if trainer.fast_dev_run or log_dir is None or not trainer.is_global_zero:
+            return
+        self.write_table(Path(log_dir) / self.filename)
+
+    def write_table(self, path: Path) -> None:
+        """``individual,exposures[,annotations...]``, one row per individual of the training index space."""
+        columns = {"individual": np.arange(len(self.counts)), "exposures": self.counts}
+        columns.update(self._sampler.annotations() if self._sampler is not None else {})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as f:
+            f.write(",".join(columns) + "\n")
+            rows = zip(*(c.tolist() for c in columns.values()), strict=True)
+            f.writelines(",".join(_fmt(v) for v in row) + "\n" for row in rows)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "sampler": self._sampler.describe() if self._sampler is not None else None,
+            "exposures": exposure_stats(self.counts),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        # A tensor, not a numpy array: LightningCLI reads checkpoints with torch.load(weights_only=True).
+        return {"counts": torch.from_numpy(self.counts.copy())}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.counts = torch.as_tensor(state_dict["counts"]).numpy().astype(np.int64)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)

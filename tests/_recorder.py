@@ -1,0 +1,42 @@
+"""Test-only callback: records the individuals of every training step (per rank) into a JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.callbacks import Callback
+
+
+class IndividualRecorder(Callback):
+    """Writes ``{step: [individuals]}`` to ``<dirpath>/<prefix>rank<r>.json``; optionally stops at a step.
+
+    Args:
+        dirpath: folder for the files.
+        prefix: file-name prefix (one per run).
+        stop_at: request a stop after this many optimizer steps (simulates a killed run).
+    """
+
+    def __init__(self, dirpath: str, prefix: str = "", stop_at: int | None = None) -> None:
+        self.dirpath = dirpath
+        self.prefix = prefix
+        self.stop_at = stop_at
+        self.steps: dict[int, list[int]] = {}
+
+    def on_train_batch_end(self, trainer, pl_module, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.steps[trainer.global_step - 1] = batch["individual"].cpu().tolist()
+        if self.stop_at is not None and trainer.global_step >= self.stop_at:
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        path = Path(self.dirpath) / f"{self.prefix}rank{trainer.global_rank}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.steps))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}  # a resumed run records only its own steps
+
+
+def load(path: Path) -> dict[int, list[int]]:
+    return {int(k): v for k, v in json.loads(Path(path).read_text()).items()}
