@@ -13,19 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-from factdyn.model import Transformer, TransformerConfig
 from factdyn.model.hooks import HookPoint, hooks, pattern_hook_names, run_with_patterns
-
-ARCHITECTURE_FIELDS: tuple[str, ...] = ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp")
-"""Fields that must agree between a reference and the patched model (d_mlp too: the paper's twin shares
-the whole architecture, and a mismatch almost always means the wrong run)."""
+from factdyn.pretrained import Pretrained, load_pretrained, mismatches
 
 
 def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None = None) -> Path:
@@ -52,32 +46,13 @@ def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None
     return path
 
 
-@dataclass
-class Reference:
-    """A frozen reference model with what identifies it."""
-
-    model: Transformer
-    path: Path
-    step: int
-    tokenizer_fingerprint: str
+Reference = Pretrained
+"""A frozen reference model: the patterns come from its own forward."""
 
 
 def load_reference(path: str | Path) -> Reference:
     """Load the Transformer of a factdyn checkpoint (no LightningModule, no optimizer state), frozen."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
-    fields = TransformerConfig.__dataclass_fields__
-    config = TransformerConfig(**{k: v for k, v in hparams.items() if k in fields})
-    model = Transformer(config)
-    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
-    model.eval().requires_grad_(False)
-    return Reference(
-        model=model,
-        path=Path(path),
-        step=int(ckpt.get("global_step", -1)),
-        tokenizer_fingerprint=str(hparams.get("tokenizer_fingerprint", "")),
-    )
+    return load_pretrained(path, frozen=True)
 
 
 def check_compatible(reference: Reference, model: nn.Module, tokenizer_fingerprint: str) -> None:
@@ -87,21 +62,11 @@ def check_compatible(reference: Reference, model: nn.Module, tokenizer_fingerpri
             f"AttentionPatching needs a model with attention-pattern hook points; {type(model).__name__} has "
             "none (a recurrent mixer such as Hawk has no attention to patch)"
         )
-    mismatches = []
-    config = getattr(model, "config", None)
-    for name in ARCHITECTURE_FIELDS:
-        ours, theirs = getattr(config, name, None), getattr(reference.model.config, name)
-        if ours != theirs:
-            mismatches.append(f"{name}: reference {theirs!r} != model {ours!r}")
-    if reference.tokenizer_fingerprint != tokenizer_fingerprint:
-        mismatches.append(
-            f"tokenizer_fingerprint: reference {reference.tokenizer_fingerprint!r} "
-            f"!= model {tokenizer_fingerprint!r}"
-        )
-    if mismatches:
+    found = mismatches(reference, getattr(model, "config", None), tokenizer_fingerprint, label="reference")
+    if found:
         raise ValueError(
             f"AttentionPatching: reference checkpoint {str(reference.path)!r} does not match the model: "
-            + "; ".join(mismatches)
+            + "; ".join(found)
         )
 
 

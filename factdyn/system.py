@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+from factdyn.data.datamodule import EVAL_SETS
 from factdyn.metrics import (
     AttributeMetrics,
     attribute_loss_and_correct,
@@ -19,6 +20,7 @@ from factdyn.metrics import (
     value_token_confidence,
 )
 from factdyn.model import Transformer, TransformerConfig
+from factdyn.pretrained import load_pretrained, mismatches
 
 N_SLOTS = 6
 
@@ -39,6 +41,12 @@ class FactLearner(L.LightningModule):
         warmup_steps: linear warm-up steps (paper: 0).
         decay_steps: length of the cosine; ``None`` uses ``trainer.max_steps``.
         compile: wrap the model in ``torch.compile``.
+        init_checkpoint: a ``FactLearner`` checkpoint whose weights start this run (fine-tuning); loaded in
+            ``setup``, so resuming this run from its own checkpoint still restores the resumed weights.
+        init_optimizer_state: also take AdamW's moments from ``init_checkpoint`` (default: a fresh optimizer;
+            the paper does not say which it used).
+        eval_prefixes: TensorBoard prefix of each evaluation set, e.g. ``{val: ft_old, new: ft_new}`` for
+            fine-tuning; sets not named keep their own name (``val``, ``unseen``, ``new``).
     """
 
     def __init__(
@@ -62,6 +70,9 @@ class FactLearner(L.LightningModule):
         warmup_steps: int = 0,
         decay_steps: int | None = None,
         compile: bool = False,
+        init_checkpoint: str | None = None,
+        init_optimizer_state: bool = False,
+        eval_prefixes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         if not lr > 0:
@@ -78,6 +89,11 @@ class FactLearner(L.LightningModule):
             raise ValueError(f"model.warmup_steps must be >= 0, got {warmup_steps}")
         if decay_steps is not None and decay_steps < 1:
             raise ValueError(f"model.decay_steps must be a positive integer or null, got {decay_steps}")
+        unknown = sorted(set(eval_prefixes or {}) - set(EVAL_SETS))
+        if unknown:
+            raise ValueError(f"model.eval_prefixes keys must be among {list(EVAL_SETS)}, got {unknown}")
+        if init_optimizer_state and not init_checkpoint:
+            raise ValueError("model.init_optimizer_state=true needs model.init_checkpoint")
         if len(attributes) != len(attribute_cardinalities):
             raise ValueError("model.attributes and model.attribute_cardinalities must have the same length")
         self.save_hyperparameters()
@@ -95,10 +111,33 @@ class FactLearner(L.LightningModule):
         self.baseline_attr_loss = (
             no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
         )
-        self.eval_metrics = torch.nn.ModuleDict(
-            {name: AttributeMetrics(attributes) for name in ("val", "unseen")}
-        )
+        self.eval_metrics = torch.nn.ModuleDict({name: AttributeMetrics(attributes) for name in EVAL_SETS})
         self._forward = torch.compile(self.model, dynamic=True) if compile else self.model
+
+    def setup(self, stage: str) -> None:
+        """Start from ``init_checkpoint``'s weights (before Lightning restores a resumed run's own state)."""
+        if stage != "fit" or not self.hparams.init_checkpoint:
+            return
+        source = load_pretrained(self.hparams.init_checkpoint, frozen=False)
+        found = mismatches(source, self.config, self.hparams.tokenizer_fingerprint)
+        if found:
+            raise ValueError(
+                f"model.init_checkpoint {self.hparams.init_checkpoint!r} does not match this model and data: "
+                + "; ".join(found)
+            )
+        self.model.load_state_dict(source.model.state_dict())
+        self._init_optimizer_states = (
+            source.checkpoint.get("optimizer_states") if self.hparams.init_optimizer_state else None
+        )
+
+    def on_train_start(self) -> None:
+        states = getattr(self, "_init_optimizer_states", None)
+        if states and self.trainer.ckpt_path is None:
+            optimizer = self.trainer.optimizers[0]
+            optimizer.load_state_dict(states[0])
+            # The loaded state carries the pre-training learning rate; this run's schedule decides.
+            for group, lr in zip(optimizer.param_groups, self.lr_schedulers().get_last_lr(), strict=True):
+                group["lr"] = lr
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Next-token logits (B, T, V) for token ids (B, T)."""
@@ -159,16 +198,19 @@ class FactLearner(L.LightningModule):
 
     def log_eval_metrics(self) -> None:
         metrics: dict[str, torch.Tensor] = {}
+        prefixes = self.hparams.eval_prefixes or {}
+        baseline = torch.tensor(self.baseline_attr_loss, device=self.device)
         for split, metric in self.eval_metrics.items():
             if not metric.update_called:
                 continue
-            metrics.update({f"{split}/{k}": v for k, v in metric.compute().items()})
+            prefix = prefixes.get(split, split)
+            values = metric.compute()
+            metrics.update({f"{prefix}/{k}": v for k, v in values.items()})
+            if split == "unseen":
+                # Above zero: more confidently wrong about unseen people than knowing nothing would be.
+                metrics[f"{prefix}/hallucination_gap"] = values["attr_loss"] - baseline
             metric.reset()
-        baseline = torch.tensor(self.baseline_attr_loss, device=self.device)
         metrics["baseline/attr_loss"] = baseline
-        if "unseen/attr_loss" in metrics:
-            # Above zero: the model is more confidently wrong on unseen people than knowing nothing would be.
-            metrics["unseen/hallucination_gap"] = metrics["unseen/attr_loss"] - baseline
         # Lightning reads a logged "step" as the x-axis value: evaluation points then sit on the optimizer
         # step they measure, not one before it.
         metrics["step"] = torch.tensor(float(self.global_step), device=self.device)

@@ -18,8 +18,12 @@ from factdyn.data.resources import ATTRIBUTES, load_resources
 from factdyn.data.samplers import IndividualSampler, Uniform
 from factdyn.data.tokenizer import WordTokenizer
 
-EVAL_SETS: tuple[str, ...] = ("val", "unseen")
-"""Evaluation sets: training individuals on held-out templates, and individuals never trained on."""
+EVAL_SETS: tuple[str, ...] = ("val", "unseen", "new")
+"""Evaluation sets, all on held-out templates: the pre-training individuals (``val``), individuals never
+trained on (``unseen``) and the fine-tuning individuals (``new``, only when ``n_new > 0``)."""
+
+EVAL_ROLES: dict[str, str] = {"val": "train", "unseen": "unseen", "new": "new"}
+"""The population each evaluation set is drawn from."""
 
 
 @cache
@@ -115,6 +119,7 @@ class BiographyDataModule(L.LightningDataModule):
         eval_batch_size: sequences per evaluation batch.
         n_val_sequences: sequences in the ``val`` set (training individuals, held-out templates).
         n_unseen_sequences: sequences in the ``unseen`` set (held-out individuals).
+        n_new_sequences: sequences in the ``new`` set (fine-tuning individuals; only when ``n_new > 0``).
         num_workers: DataLoader worker processes for the training stream.
         seed: seed of the populations, the template splits, the evaluation sets and the training stream.
     """
@@ -133,6 +138,7 @@ class BiographyDataModule(L.LightningDataModule):
         eval_batch_size: int = 256,
         n_val_sequences: int = 1024,
         n_unseen_sequences: int = 1024,
+        n_new_sequences: int = 1024,
         num_workers: int = 0,
         seed: int = 0,
     ) -> None:
@@ -153,6 +159,7 @@ class BiographyDataModule(L.LightningDataModule):
         _check_int("data.eval_batch_size", eval_batch_size, 1)
         _check_int("data.n_val_sequences", n_val_sequences, 1)
         _check_int("data.n_unseen_sequences", n_unseen_sequences, 0)
+        _check_int("data.n_new_sequences", n_new_sequences, 0)
         _check_int("data.num_workers", num_workers, 0)
         _check_int("data.seed", seed, 0)
         if sampler is not None and not isinstance(sampler, IndividualSampler):
@@ -226,10 +233,13 @@ class BiographyDataModule(L.LightningDataModule):
             n_templates_train=self.hparams.n_templates_train,
             n_templates_eval=self.hparams.n_templates_eval,
         )
-        sizes = {"val": self.hparams.n_val_sequences, "unseen": self.hparams.n_unseen_sequences}
-        roles = {"val": "train", "unseen": "unseen"}
+        sizes = {
+            "val": self.hparams.n_val_sequences,
+            "unseen": self.hparams.n_unseen_sequences,
+            "new": self.hparams.n_new_sequences,
+        }
         for i, name in enumerate(EVAL_SETS):
-            population = self.populations[roles[name]]
+            population = self.populations[EVAL_ROLES[name]]
             if len(population) == 0 or sizes[name] == 0:
                 self.eval_batches[name] = []
                 continue
@@ -238,7 +248,7 @@ class BiographyDataModule(L.LightningDataModule):
 
     def training_index(self, split: str, individual: np.ndarray) -> np.ndarray | None:
         """Indices of an evaluation set's individuals in the training index space (``None``: untrained)."""
-        role = {"val": "train", "unseen": "unseen"}[split]
+        role = EVAL_ROLES[split]
         if role not in self.train_roles:
             return None
         offset = 0

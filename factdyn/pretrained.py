@@ -1,0 +1,62 @@
+"""Load the Transformer of a factdyn checkpoint and check that it fits another model (no Lightning)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from factdyn.model import Transformer, TransformerConfig
+
+ARCHITECTURE_FIELDS: tuple[str, ...] = ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp")
+"""Fields that must agree for one model's weights or attention to stand in for another's."""
+
+
+@dataclass
+class Pretrained:
+    """A Transformer restored from a checkpoint, with what identifies it."""
+
+    model: Transformer
+    path: Path
+    step: int
+    tokenizer_fingerprint: str
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+
+
+def load_pretrained(path: str | Path, frozen: bool = True) -> Pretrained:
+    """The Transformer of a ``FactLearner`` checkpoint (built from its saved hyperparameters)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
+    fields = TransformerConfig.__dataclass_fields__
+    model = Transformer(TransformerConfig(**{k: v for k, v in hparams.items() if k in fields}))
+    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state)
+    if frozen:
+        model.eval().requires_grad_(False)
+    return Pretrained(
+        model=model,
+        path=Path(path),
+        step=int(ckpt.get("global_step", -1)),
+        tokenizer_fingerprint=str(hparams.get("tokenizer_fingerprint", "")),
+        checkpoint=ckpt,
+    )
+
+
+def mismatches(
+    source: Pretrained,
+    config: TransformerConfig | None,
+    tokenizer_fingerprint: str,
+    label: str = "checkpoint",
+) -> list[str]:
+    """Every field in which ``source`` differs from a model of ``config`` trained with that tokenizer."""
+    found = []
+    for name in ARCHITECTURE_FIELDS:
+        ours, theirs = getattr(config, name, None), getattr(source.model.config, name)
+        if ours != theirs:
+            found.append(f"{name}: {label} {theirs!r} != model {ours!r}")
+    if source.tokenizer_fingerprint != tokenizer_fingerprint:
+        theirs = source.tokenizer_fingerprint
+        found.append(f"tokenizer_fingerprint: {label} {theirs!r} != model {tokenizer_fingerprint!r}")
+    return found
