@@ -18,7 +18,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from factdyn.model.hooks import HookPoint, hooks, pattern_hook_names, run_with_patterns
+from factdyn.model.hooks import (
+    HookPoint,
+    hooks,
+    pattern_hook_names,
+    require_pattern_hooks,
+    run_with_patterns,
+)
 from factdyn.pretrained import Pretrained, load_pretrained, mismatches
 
 
@@ -57,11 +63,7 @@ def load_reference(path: str | Path) -> Reference:
 
 def check_compatible(reference: Reference, model: nn.Module, tokenizer_fingerprint: str) -> None:
     """Refuse, naming every mismatching field, a reference that cannot stand in for ``model``'s attention."""
-    if not pattern_hook_names(model):
-        raise TypeError(
-            f"AttentionPatching needs a model with attention-pattern hook points; {type(model).__name__} has "
-            "none (a recurrent mixer such as Hawk has no attention to patch)"
-        )
+    require_pattern_hooks(model, "AttentionPatching", " (a recurrent mixer has no attention to patch)")
     found = mismatches(reference, getattr(model, "config", None), tokenizer_fingerprint, label="reference")
     if found:
         raise ValueError(

@@ -10,7 +10,15 @@ import torch
 
 from factdyn.model import Transformer, TransformerConfig
 
-ARCHITECTURE_FIELDS: tuple[str, ...] = ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp")
+ARCHITECTURE_FIELDS: tuple[str, ...] = (
+    "vocab_size",
+    "max_seq_len",
+    "n_layer",
+    "n_head",
+    "d_model",
+    "d_mlp",
+    "sequence_mixer",
+)
 """Fields that must agree for one model's weights or attention to stand in for another's."""
 
 

@@ -34,6 +34,9 @@ class FactLearner(L.LightningModule):
             from the DataModule; they define the no-knowledge baseline.
         tokenizer_fingerprint: hash of the data's vocabulary; linked; checked when checkpoints are reused.
         n_layer, n_head, d_model, d_mlp, dropout, attention: the Transformer's shape (paper: 8, 8, 512, 2048).
+        sequence_mixer: temporal-mixing block, ``attention`` (paper default) or ``hawk`` (Griffin's RG-LRU
+            block, the paper's mixer ablation; see docs/ablations.md).
+        d_rnn: Hawk's recurrence width; ``None`` is about 4/3 d_model (attention's parameter count).
         lr: peak learning rate (paper: 4e-4).
         betas, weight_decay: AdamW settings (paper: (0.9, 0.95), 0.1 on matrices only).
         lr_schedule: ``cosine`` (decay from ``lr`` to ``min_lr`` over ``decay_steps``) or ``constant``.
@@ -62,6 +65,8 @@ class FactLearner(L.LightningModule):
         d_mlp: int = 2048,
         dropout: float = 0.0,
         attention: Literal["fused", "explicit"] = "fused",
+        sequence_mixer: Literal["attention", "hawk"] = "attention",
+        d_rnn: int | None = None,
         lr: float = 4e-4,
         betas: tuple[float, float] = (0.9, 0.95),
         weight_decay: float = 0.1,
@@ -106,6 +111,8 @@ class FactLearner(L.LightningModule):
             d_mlp=d_mlp,
             dropout=dropout,
             attention=attention,
+            sequence_mixer=sequence_mixer,
+            d_rnn=d_rnn,
         )
         self.model = Transformer(self.config)
         self.baseline_attr_loss = (

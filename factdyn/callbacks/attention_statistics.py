@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Callback
 
 from factdyn.attention import METRICS, attention_statistic_sums
 from factdyn.data.datamodule import to_torch
-from factdyn.model.hooks import pattern_hook_names, run_with_patterns
+from factdyn.model.hooks import require_pattern_hooks, run_with_patterns
 
 SPAN_KEYS = ("name_start", "name_len", "value_start", "value_len")
 
@@ -65,13 +65,14 @@ class AttentionStatistics(Callback):
             self._batch = to_torch(datamodule.assembler.assemble(population, individuals, rng, split="eval"))
         return self._batch
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # Refuse a model without attention (sequence_mixer: hawk) before training, not at the first eval.
+        require_pattern_hooks(pl_module.model, "AttentionStatistics")
+
     @torch.no_grad()
     def measure(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, list[float]]:
         """Metric -> per-layer means over the whole batch, pooled over chunks of ``batch_size``."""
-        if not pattern_hook_names(model):
-            raise TypeError(
-                f"AttentionStatistics needs attention-pattern hook points; {type(model).__name__} has none"
-            )
+        require_pattern_hooks(model, "AttentionStatistics")
         device = next(model.parameters()).device
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, torch.Tensor] = {}

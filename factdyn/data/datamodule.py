@@ -106,9 +106,11 @@ class BiographyDataModule(L.LightningDataModule):
         n_individuals: N, the number of individuals training samples from (paper: 64,000).
         n_unseen: held-out individuals never trained on (hallucination metrics; paper: 16,000).
         n_new: individuals for fine-tuning on new knowledge, disjoint from the other two sets.
-        n_templates_train: training templates per individual and attribute (paper: 20 of 25).
+        n_templates_train: training templates per individual and attribute (paper: 20 of 25; the template
+            ablation uses 1, 2, 4, 8, 16). The held-out templates do not depend on it.
         n_templates_eval: held-out templates per individual and attribute (paper: 5).
-        shuffle_sentences: shuffle the six sentences of every biography (paper: True).
+        shuffle_sentences: shuffle the six sentences of every biography (paper: True); ``False`` writes them
+            in ATTRIBUTES order, in training and evaluation alike (the paper's fixed-order ablation).
         sampler: distribution over individuals for training (default: uniform); see ``docs/samplers.md``.
         train_roles: populations the training stream draws from, concatenated in this order into one index
             space (default ``[train]``). Fine-tuning with replay uses ``[new, train]`` with a
@@ -260,7 +262,11 @@ class BiographyDataModule(L.LightningDataModule):
         """Fixed evaluation batches: individuals drawn uniformly, held-out templates, sorted by length."""
         rng = np.random.default_rng([self.seed, 10_000 + seed_offset])
         individuals = rng.integers(0, len(population), size=n_sequences)
-        batch = self.assembler.assemble(population, individuals, rng, split="eval")
+        # Evaluation follows the training order setting, so a fixed-order run is measured on fixed-order
+        # biographies (only the templates differ from training).
+        batch = self.assembler.assemble(
+            population, individuals, rng, split="eval", shuffle_sentences=self.hparams.shuffle_sentences
+        )
         # Sorting by length keeps padding low inside each fixed batch.
         order = np.argsort(batch.lengths, kind="stable")
         return [

@@ -1,14 +1,25 @@
 """The model: a plain ``nn.Module`` with no dependency on the data pipeline or Lightning."""
 
-from factdyn.model.hooks import HookPoint, hook_points, hooks, pattern_hook_names, run_with_patterns
+from factdyn.model.hawk import HawkMixer, linear_scan
+from factdyn.model.hooks import (
+    HookPoint,
+    hook_points,
+    hooks,
+    pattern_hook_names,
+    require_pattern_hooks,
+    run_with_patterns,
+)
 from factdyn.model.transformer import Transformer, TransformerConfig
 
 __all__ = [
+    "HawkMixer",
     "HookPoint",
     "Transformer",
     "TransformerConfig",
     "hook_points",
     "hooks",
+    "linear_scan",
     "pattern_hook_names",
+    "require_pattern_hooks",
     "run_with_patterns",
 ]

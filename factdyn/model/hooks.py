@@ -44,6 +44,20 @@ def pattern_hook_names(model: nn.Module) -> list[str]:
     return [name for name in hook_points(model) if name.endswith("attn.hook_pattern")]
 
 
+def require_pattern_hooks(model: nn.Module, user: str, note: str = "") -> list[str]:
+    """``pattern_hook_names(model)``, or a TypeError naming ``user`` when the model has no attention.
+
+    A model built with ``sequence_mixer: hawk`` (a recurrence, no attention pattern) is refused with
+    ``"<user> needs model.sequence_mixer=attention; got hawk"``.
+    """
+    names = pattern_hook_names(model)
+    if not names:
+        mixer = getattr(getattr(model, "config", None), "sequence_mixer", None)
+        got = f"got {mixer}" if mixer else f"{type(model).__name__} has no attention-pattern hook points"
+        raise TypeError(f"{user} needs model.sequence_mixer=attention; {got}{note}")
+    return names
+
+
 @contextmanager
 def hooks(model: nn.Module, fns: Mapping[str, HookFn]) -> Iterator[None]:
     """Attach ``fns`` (hook-point name -> hook) for the duration of the ``with`` block, even on error."""

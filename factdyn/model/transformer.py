@@ -10,6 +10,10 @@ Two attention paths compute the same function:
   tensor to replace it (attention patching).
 The explicit path runs whenever the config asks for it or any hook is attached to a pattern hook point, so
 recording and patching can never silently read nothing.
+
+``sequence_mixer: hawk`` replaces every attention block by Griffin's recurrent block
+(:mod:`factdyn.model.hawk`, the paper's mixer ablation); norms, MLP, embeddings and residual structure stay
+the same. A Hawk model has no attention-pattern hook points.
 """
 
 from __future__ import annotations
@@ -22,14 +26,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from factdyn.model.hawk import HawkMixer, default_d_rnn
 from factdyn.model.hooks import HookPoint
 
 AttentionImpl = Literal["fused", "explicit"]
+SequenceMixer = Literal["attention", "hawk"]
 
 
 @dataclass
 class TransformerConfig:
-    """Shape of the Transformer. Paper default: 8 layers, d_model 512, MLP 2048, 8 heads of size 64."""
+    """Shape of the Transformer. Paper default: 8 layers, d_model 512, MLP 2048, 8 heads of size 64.
+
+    ``sequence_mixer`` picks the temporal-mixing block: ``attention`` (default) or ``hawk`` (Griffin's
+    RG-LRU block); ``d_rnn`` is Hawk's recurrence width (``None``: about 4/3 d_model, a multiple of
+    ``n_head``, which gives the block about attention's 4 d_model² parameters). ``attention`` (fused or
+    explicit softmax) only matters for attention.
+    """
 
     vocab_size: int
     max_seq_len: int
@@ -39,6 +51,8 @@ class TransformerConfig:
     d_mlp: int = 2048
     dropout: float = 0.0
     attention: AttentionImpl = "fused"
+    sequence_mixer: SequenceMixer = "attention"
+    d_rnn: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp"):
@@ -54,10 +68,29 @@ class TransformerConfig:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
         if self.attention not in ("fused", "explicit"):
             raise ValueError(f"model.attention must be one of 'fused', 'explicit', got {self.attention!r}")
+        if self.sequence_mixer not in ("attention", "hawk"):
+            raise ValueError(
+                f"model.sequence_mixer must be one of 'attention', 'hawk', got {self.sequence_mixer!r}"
+            )
+        if self.d_rnn is not None and (
+            not isinstance(self.d_rnn, int)
+            or isinstance(self.d_rnn, bool)
+            or self.d_rnn < 1
+            or self.d_rnn % self.n_head
+        ):
+            raise ValueError(
+                f"model.d_rnn must be null or a positive multiple of model.n_head={self.n_head}, "
+                f"got {self.d_rnn!r}"
+            )
 
     @property
     def d_head(self) -> int:
         return self.d_model // self.n_head
+
+    @property
+    def rnn_width(self) -> int:
+        """Hawk's recurrence width: ``d_rnn``, or its default from d_model and n_head."""
+        return self.d_rnn if self.d_rnn is not None else default_d_rnn(self.d_model, self.n_head)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,15 +159,25 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
+    """Pre-norm residual block: temporal mixing (attention as ``attn``, or Hawk as ``hawk``), then MLP."""
+
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.ln_1 = RMSNorm(config.d_model)
-        self.attn = CausalSelfAttention(config)
+        # Attention keeps the name ``attn``, so checkpoints and hook-point names do not change.
+        if config.sequence_mixer == "attention":
+            self.attn = CausalSelfAttention(config)
+        else:
+            self.hawk = HawkMixer(config.d_model, config.rnn_width, config.n_head, dropout=config.dropout)
         self.ln_2 = RMSNorm(config.d_model)
         self.mlp = MLP(config)
 
+    @property
+    def mixer(self) -> nn.Module:
+        return self.attn if hasattr(self, "attn") else self.hawk
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+        x = x + self.mixer(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
 
