@@ -2,6 +2,8 @@
 
     factdyn fit --config configs/quickstart.yaml [--config more.yaml] [--data.sampler Zipf ...]
     factdyn toy fit --config configs/toy/pretrain.yaml      (the toy associative memory, factdyn.toy)
+    factdyn sweep configs/sweeps/<file>.yaml [--parallel 2] (many runs: factdyn.sweep)
+    factdyn report <run dirs...> --out reports/<name>       (figures and tables: factdyn.analysis.report)
 
 Values known only once the data is defined (vocabulary size, maximum length, attribute cardinalities,
 tokenizer fingerprint) are linked from the DataModule to the model at instantiation; since they are
@@ -141,7 +143,21 @@ def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: ``factdyn <subcommand> ...`` or ``factdyn toy <subcommand> ...``."""
+    """Entry point: ``factdyn <subcommand> ...``, ``factdyn toy <subcommand> ...``, ``factdyn sweep ...`` or
+    ``factdyn report ...`` (the last two are plain argparse programs, not LightningCLI)."""
+    words = list(argv) if argv is not None else sys.argv[1:]
+    if words[:1] == ["sweep"]:
+        from factdyn.sweep import main as sweep_main
+
+        code = sweep_main(words[1:])
+        if code:
+            sys.exit(code)
+        return
+    if words[:1] == ["report"]:
+        from factdyn.analysis.report import main as report_main
+
+        report_main(words[1:])
+        return
     if argv is not None:
         argv = list(argv)
         if argv[:1] == ["toy"]:
