@@ -13,12 +13,33 @@ tokenizer fingerprint) are linked from the DataModule to the model at instantiat
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
+from pathlib import Path
+from typing import Any
 
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from factdyn.callbacks import BucketMetrics, CheckpointSchedule, ExposureCounter, PhaseDetector, RunSummary
+from factdyn.callbacks import (
+    BucketMetrics,
+    CheckpointSchedule,
+    ExposureCounter,
+    NonFiniteGuard,
+    PhaseDetector,
+    RunSummary,
+    ValidationOnResume,
+)
+from factdyn.checkpoints import (
+    AtomicCheckpointIO,
+    find_resume_checkpoint,
+    load_verified,
+)
 from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.system import FactLearner
 from factdyn.toy import ToyMemory, ToyMemoryData
@@ -57,18 +78,41 @@ def sampler_names() -> list[str]:
 
 
 class FactdynArgumentParser(LightningArgumentParser):
-    """Adds the allowed values to jsonargparse's errors about the sampler."""
+    """Adds the allowed values to jsonargparse's errors (sampler names, the keys of a section)."""
 
     def error(self, message: str, ex: Exception | None = None):  # type: ignore[override]
         if "sampler" in message:
             message += (
                 f"\nAllowed values for data.sampler: {', '.join(sampler_names())} (or a full import path)"
             )
+        message += self._allowed_keys(message)
         return super().error(message, ex)
+
+    def _allowed_keys(self, message: str) -> str:
+        """For an unknown option ``--section.key``, the keys that ``section`` accepts."""
+        match = re.search(r"(?:unrecognized arguments|no action for key)\W+(?:--)?([\w.]+)", message, re.I)
+        if match is None:
+            return ""
+        section = match.group(1).rsplit(".", 1)[0] if "." in match.group(1) else ""
+        keys = sorted(
+            {
+                a.dest[len(section) + 1 :].split(".")[0] if section else a.dest.split(".")[0]
+                for a in self._actions
+                if a.dest and (a.dest.startswith(section + ".") if section else True) and a.dest != "help"
+            }
+        )
+        return f"\nAllowed keys under {section or 'the top level'}: {', '.join(keys)}" if keys else ""
 
 
 class FactdynCLI(LightningCLI):
-    """LightningCLI with data→model links and always-on run bookkeeping callbacks.
+    """LightningCLI with data→model links, always-on run bookkeeping callbacks and safe runs.
+
+    ``fit --ckpt_path last`` resumes the newest run of the logger's ``<save_dir>/<name>``: the newest valid
+    checkpoint of its newest ``version_*`` (``last.ckpt``, or the newest valid ``step=*.ckpt`` if it is
+    corrupt), logging on in the same run directory. A checkpoint path inside such a run directory continues
+    that run too. A fresh ``fit`` never writes into an existing run directory, and a run that fails before
+    its first checkpoint leaves no run directory behind. Every checkpoint goes through
+    :class:`~factdyn.checkpoints.AtomicCheckpointIO`.
 
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv) and ``bucket_metrics``
@@ -85,13 +129,142 @@ class FactdynCLI(LightningCLI):
         parser.add_lightning_class_args(BucketMetrics, "bucket_metrics")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.add_lightning_class_args(PhaseDetector, "phases")
+        parser.add_lightning_class_args(NonFiniteGuard, "nonfinite")
+        parser.add_lightning_class_args(ValidationOnResume, "validation_on_resume")
         parser.set_defaults(
             {
                 "last_checkpoint.save_last": True,
                 "last_checkpoint.save_top_k": 0,
                 "last_checkpoint.every_n_train_steps": 100,
+                # A resumed run rewrites its own last.ckpt (a fresh run never shares a directory).
+                "last_checkpoint.enable_version_counter": False,
             }
         )
+
+    def _set_seed(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        seed = config.get("seed_everything")
+        if (
+            not isinstance(seed, bool)
+            and seed is not None
+            and (not isinstance(seed, int) or not 0 <= seed < 2**32)
+        ):
+            raise ValueError(
+                f"seed_everything must be an integer in [0, {2**32 - 1}] or true/false, got {seed!r}"
+            )
+        super()._set_seed()
+
+    # --- before instantiation: resolve --ckpt_path, continue in the resumed run's directory ---------------
+    def before_instantiate_classes(self) -> None:
+        self.resume_dir: Path | None = None
+        self.resume_step: int | None = None
+        if self.subcommand != "fit":
+            return
+        config = self.config["fit"]
+        if config["trainer"].get("fast_dev_run"):
+            # Lightning's ModelCheckpoint still writes last.ckpt under fast_dev_run, and with no logger
+            # directory that is ./checkpoints: a debugging run writes nothing.
+            config["last_checkpoint"]["save_last"] = False
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path is None:
+            return
+        logger = _logger_init_args(config)
+        if ckpt_path == "last":
+            if logger is None:
+                raise ValueError(
+                    "ckpt_path: 'last' resumes the newest run of trainer.logger (a TensorBoardLogger); "
+                    "with no such logger pass a checkpoint file path"
+                )
+            runs_root = Path(logger["save_dir"]) / str(logger["name"] or "")
+            found = find_resume_checkpoint(runs_root)
+            if found is None:
+                raise FileNotFoundError(
+                    f"ckpt_path: 'last' found no valid checkpoint under {runs_root}/version_*/checkpoints "
+                    "(start without --ckpt_path, or pass a checkpoint file)"
+                )
+            path, run_dir, skipped = found
+            for line in skipped:
+                rank_zero_warn(f"skipping corrupt checkpoint {line}")
+        elif ckpt_path in ("best", "hpc", "registry") or str(ckpt_path).startswith("registry:"):
+            raise ValueError(f"ckpt_path must be 'last' or a checkpoint file for fit, got {ckpt_path!r}")
+        else:
+            path = Path(ckpt_path)
+            load_verified(path)  # one-line error for a missing or corrupt file, before anything is created
+            run_dir = path.resolve().parent.parent
+            if (
+                logger is None
+                or run_dir.parent != (Path(logger["save_dir"]) / str(logger["name"] or "")).resolve()
+            ):
+                run_dir = None
+        checkpoint = load_verified(path)
+        self.resume_step = int(checkpoint.get("global_step", 0))
+        config["ckpt_path"] = str(path)
+        if run_dir is not None:
+            self.resume_dir = run_dir
+            logger["version"] = run_dir.name
+        rank_zero_info(f"resuming from {path} (step {self.resume_step})")
+
+    # --- the trainer: atomic checkpoints, never overwrite a run directory ---------------------------------
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer = super().instantiate_trainer(**kwargs)
+        install_checkpoint_io(self, trainer)
+        if self.subcommand == "fit" and not trainer.fast_dev_run:
+            self._check_run_dir(trainer)
+            if self.resume_dir is not None and isinstance(trainer.logger, TensorBoardLogger):
+                # TensorBoard drops events at or after this step written by the interrupted process.
+                trainer.logger._kwargs.setdefault("purge_step", self.resume_step + 1)
+        return trainer
+
+    def _check_run_dir(self, trainer: Trainer) -> None:
+        log_dir = trainer.log_dir
+        if log_dir is None or self.resume_dir is not None:
+            return
+        run_dir = Path(log_dir)
+        if run_dir.is_dir() and (any(run_dir.glob("events.out.tfevents.*")) or any(run_dir.rglob("*.ckpt"))):
+            raise FileExistsError(
+                f"trainer.logger.init_args.version: run directory {run_dir} already holds a run; "
+                "factdyn never overwrites one (omit version for a new one, or resume with --ckpt_path last)"
+            )
+
+    # --- running: a run that fails before its first checkpoint leaves nothing behind ---------------------
+    def _run_subcommand(self, subcommand: str) -> None:
+        log_dir = self.trainer.log_dir if not self.trainer.fast_dev_run else None
+        existed = log_dir is not None and Path(log_dir).exists()
+        try:
+            super()._run_subcommand(subcommand)
+        except BaseException:
+            if log_dir is not None and not existed and subcommand == "fit":
+                run_dir = Path(log_dir)
+                if run_dir.is_dir() and not any(run_dir.rglob("*.ckpt")):
+                    shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+
+
+def install_checkpoint_io(cli: LightningCLI, trainer: Trainer) -> None:
+    """Route the trainer's checkpoints through AtomicCheckpointIO, recording the resolved config."""
+    io = trainer.strategy.checkpoint_io
+    if type(io) is TorchCheckpointIO:
+        io = AtomicCheckpointIO()
+        trainer.strategy.checkpoint_io = io
+    elif not isinstance(io, AtomicCheckpointIO):
+        rank_zero_warn(f"trainer.plugins sets {type(io).__name__}: checkpoints are not hashed by factdyn")
+        return
+    if cli.subcommand is not None:
+        io.config = cli._parser(cli.subcommand).dump(cli.config[cli.subcommand], skip_none=False)
+
+
+def _logger_init_args(config: Any) -> Any | None:
+    """The init_args namespace of a TensorBoardLogger in ``trainer.logger``, else ``None``."""
+    logger = config["trainer"].get("logger")
+    if isinstance(logger, list):
+        logger = logger[0] if len(logger) == 1 else None
+    class_path = getattr(logger, "class_path", None) if logger is not None else None
+    if class_path not in (
+        "lightning.pytorch.loggers.TensorBoardLogger",
+        "lightning.pytorch.loggers.tensorboard.TensorBoardLogger",
+    ):
+        return None
+    return logger.init_args
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
@@ -128,6 +301,11 @@ class ToyCLI(LightningCLI):
         parser.add_lightning_class_args(RunSummary, "summary")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults({"last_checkpoint.save_last": True, "last_checkpoint.save_top_k": 0})
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer = super().instantiate_trainer(**kwargs)
+        install_checkpoint_io(self, trainer)
+        return trainer
 
 
 def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from factdyn.checkpoints import load_verified
 from factdyn.model import Transformer, TransformerConfig
 
 ARCHITECTURE_FIELDS: tuple[str, ...] = (
@@ -35,7 +34,7 @@ class Pretrained:
 
 def load_pretrained(path: str | Path, frozen: bool = True) -> Pretrained:
     """The Transformer of a ``FactLearner`` checkpoint (built from its saved hyperparameters)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = load_verified(path)  # hash-checked: a corrupt file fails with a one-line error
     hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
     fields = TransformerConfig.__dataclass_fields__
     model = Transformer(TransformerConfig(**{k: v for k, v in hparams.items() if k in fields}))

@@ -185,6 +185,12 @@ class Sweep:
         for key, values in self.grid.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"{where}: grid.{key} must be a non-empty list of values, got {values!r}")
+            width = len(split_key(key))
+            if width > 1 and not all(isinstance(v, list) and len(v) == width for v in values):
+                raise ValueError(
+                    f"{where}: grid.{key} couples {width} keys, so each value must be a list of {width} "
+                    f"values, got {values!r}"
+                )
         if (
             not isinstance(self.seeds, list)
             or not self.seeds
@@ -207,11 +213,14 @@ class Sweep:
     def expand(self) -> list[RunSpec]:
         """One :class:`RunSpec` per grid point × seed (grid points in file order, seeds innermost)."""
         keys = list(self.grid)
-        shorts = short_keys(keys)
+        shorts = short_keys([k for key in keys for k in split_key(key)])
         points = list(itertools.product(*(self.grid[k] for k in keys)))
         runs = []
         for point, seed in itertools.product(points, self.seeds):
-            params = dict(zip(keys, point, strict=True))
+            params: dict[str, Any] = {}
+            for key, value in zip(keys, point, strict=True):
+                parts = split_key(key)
+                params.update(zip(parts, value, strict=True) if len(parts) > 1 else [(key, value)])
             slug = [f"{shorts[k]}={slug_value(v)}" for k, v in params.items()]
             name = "-".join([self.name, *slug, f"seed={seed}"])
             args: list[str] = []
@@ -240,6 +249,11 @@ class Sweep:
         if len(set(names)) != len(names):
             raise ValueError(f"sweep {self.name}: two grid points map to the same run name: {names}")
         return runs
+
+
+def split_key(key: str) -> list[str]:
+    """A grid key ``"a,b"`` couples config keys: each of its values is a list ``[value_a, value_b]``."""
+    return [k.strip() for k in key.split(",")]
 
 
 def thread_count(parallel: int, threads: int | None = None) -> int:

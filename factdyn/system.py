@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ import lightning as L
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+from factdyn.checkpoints import read_verified_bytes
 from factdyn.data.datamodule import EVAL_SETS
 from factdyn.metrics import (
     AttributeMetrics,
@@ -145,6 +147,13 @@ class FactLearner(L.LightningModule):
             # The loaded state carries the pre-training learning rate; this run's schedule decides.
             for group, lr in zip(optimizer.param_groups, self.lr_schedulers().get_last_lr(), strict=True):
                 group["lr"] = lr
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> FactLearner:  # type: ignore[override]
+        """Lightning's loader, after checking the file against its sha256 sidecar (one-line error if bad)."""
+        if isinstance(checkpoint_path, (str, os.PathLike)):
+            read_verified_bytes(checkpoint_path)
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Next-token logits (B, T, V) for token ids (B, T)."""

@@ -28,6 +28,8 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, IterableDataset
 
+from factdyn.checkpoints import load_verified
+
 TOY_SETS: tuple[str, ...] = ("old", "new")
 
 
@@ -213,7 +215,7 @@ class ToyMemory(L.LightningModule):
             raise FileNotFoundError(
                 f"model.init_checkpoint: no such file {path!r} (run the pre-training first)"
             )
-        state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        state = load_verified(path)["state_dict"]
         self.load_state_dict(state)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -155,7 +155,7 @@ def test_ablation_configs_compose_after_quickstart(name: str, tmp_path: Path) ->
 
 
 def sweep_files() -> list[Path]:
-    return sorted((CONFIGS / "sweeps").glob("*.yaml"))
+    return sorted((CONFIGS / "sweeps").glob("fig_c_*.yaml"))
 
 
 def grid_points(grid: dict) -> list[dict]:

@@ -224,8 +224,14 @@ def test_datamodule_validates_sampler_at_construction() -> None:
 
 def test_replay_datamodule_concatenates_new_then_train() -> None:
     dm = BiographyDataModule(
-        n_individuals=64, n_unseen=8, n_new=16, train_roles=["new", "train"], batch_size=32,
-        sampler=ReplayMixture(replay_weight=1.0), n_val_sequences=8, n_unseen_sequences=8,
+        n_individuals=64,
+        n_unseen=8,
+        n_new=16,
+        train_roles=["new", "train"],
+        batch_size=32,
+        sampler=ReplayMixture(replay_weight=1.0),
+        n_val_sequences=8,
+        n_unseen_sequences=8,
     )
     dm.setup("fit")
     assert dm.sampler.n_individuals == 80 and dm.sampler.n_new == 16

@@ -85,8 +85,14 @@ def test_warmup_resume_is_exact(tmp_path: Path) -> None:
 
     Warm-up over 16 individuals switches to all 64 at step 6 (0.75 epoch of 8 steps), after the resume point.
     """
-    sampler = ["--data.sampler", "WarmUp", "--data.sampler.warmup_individuals", "16",
-               "--data.sampler.warmup_epochs", "0.75"]
+    sampler = [
+        "--data.sampler",
+        "WarmUp",
+        "--data.sampler.warmup_individuals",
+        "16",
+        "--data.sampler.warmup_epochs",
+        "0.75",
+    ]
     full = cli_main(tiny_args(tmp_path / "full", *sampler, *recorder_args(tmp_path, "full_")))
     killed = cli_main(tiny_args(tmp_path / "part", *sampler, *recorder_args(tmp_path, "a_", stop_at=4)))
     assert killed.trainer.global_step == 4
@@ -110,11 +116,19 @@ def test_warmup_resume_is_exact(tmp_path: Path) -> None:
 def test_replay_mixing_run(tmp_path: Path) -> None:
     args = tiny_args(
         tmp_path / "logs",
-        "--data.n_new", "16", "--data.train_roles", "[new, train]",
-        "--data.sampler", "ReplayMixture", "--data.sampler.replay_weight", "1.0",
+        "--data.n_new",
+        "16",
+        "--data.train_roles",
+        "[new, train]",
+        "--data.sampler",
+        "ReplayMixture",
+        "--data.sampler.replay_weight",
+        "1.0",
         "--trainer.callbacks+=factdyn.callbacks.ReplayMixing",
-        "--trainer.callbacks.replay_weight", "0.25",
-        "--trainer.callbacks.schedule", "{4: 0.0}",
+        "--trainer.callbacks.replay_weight",
+        "0.25",
+        "--trainer.callbacks.schedule",
+        "{4: 0.0}",
         *recorder_args(tmp_path),
     )
     cli = cli_main(args)
@@ -163,12 +177,22 @@ def test_experiment_configs_instantiate(tmp_path: Path, name: str) -> None:
     """Quickstart-scale configs compose with quickstart.yaml, paper-scale ones with a 64k population."""
     log = ["--trainer.logger.init_args.save_dir", str(tmp_path)]
     quick = REPO / "configs" / "quickstart.yaml"
-    cli = cli_main(["--config", str(quick), "--config", str(REPO / f"configs/experiments/{name}.yaml"),
-                    *log], run=False)
+    cli = cli_main(
+        ["--config", str(quick), "--config", str(REPO / f"configs/experiments/{name}.yaml"), *log], run=False
+    )
     assert type(cli.datamodule.sampler).__name__ == EXPERIMENTS[name]
     paper = ["--data.n_individuals", "64000", "--data.batch_size", "128"]
-    cli = cli_main(["--config", str(TINY), "--config", str(REPO / f"configs/experiments/paper_{name}.yaml"),
-                    *paper, *log], run=False)
+    cli = cli_main(
+        [
+            "--config",
+            str(TINY),
+            "--config",
+            str(REPO / f"configs/experiments/paper_{name}.yaml"),
+            *paper,
+            *log,
+        ],
+        run=False,
+    )
     assert type(cli.datamodule.sampler).__name__ == EXPERIMENTS[name]
     if name == "warmup":
         assert cli.datamodule.sampler.warmup_steps() == 1500  # the paper's best: 1.5k steps at 64k
@@ -180,9 +204,22 @@ def test_ddp_ranks_draw_disjoint_correctly_weighted_streams(tmp_path: Path) -> N
     path = os.pathsep.join([str(REPO), str(REPO / "tests")])
     env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     args = [
-        sys.executable, "-m", "factdyn.cli", *tiny_args(tmp_path / "logs"),
-        "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu", "--trainer.devices", "2",
-        "--data.sampler", "Celebrities", "--data.sampler.n_celebrities", "8", "--data.sampler.weight", "8",
+        sys.executable,
+        "-m",
+        "factdyn.cli",
+        *tiny_args(tmp_path / "logs"),
+        "--trainer.strategy",
+        "ddp",
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.devices",
+        "2",
+        "--data.sampler",
+        "Celebrities",
+        "--data.sampler.n_celebrities",
+        "8",
+        "--data.sampler.weight",
+        "8",
         *recorder_args(tmp_path),
     ]
     subprocess.run(args, cwd=tmp_path, env=env, check=True, timeout=240)

@@ -5,10 +5,13 @@ from factdyn.callbacks.attention_patching import AttentionPatching
 from factdyn.callbacks.attention_statistics import AttentionStatistics
 from factdyn.callbacks.buckets import BucketMetrics
 from factdyn.callbacks.checkpoints import CheckpointSchedule, checkpoint_steps
+from factdyn.callbacks.data_stream import DataStreamRecorder
 from factdyn.callbacks.exposures import ExposureCounter, exposure_stats
 from factdyn.callbacks.hallucinations import HallucinationExamples
+from factdyn.callbacks.nonfinite import NonFiniteGuard, NonFiniteLossError
 from factdyn.callbacks.phases import PhaseDetector
 from factdyn.callbacks.replay import ReplayMixing
+from factdyn.callbacks.resume import ValidationOnResume
 from factdyn.callbacks.summary import RunSummary
 
 __all__ = [
@@ -17,11 +20,15 @@ __all__ = [
     "AttentionStatistics",
     "BucketMetrics",
     "CheckpointSchedule",
+    "DataStreamRecorder",
     "ExposureCounter",
     "HallucinationExamples",
+    "NonFiniteGuard",
+    "NonFiniteLossError",
     "PhaseDetector",
     "ReplayMixing",
     "RunSummary",
+    "ValidationOnResume",
     "checkpoint_steps",
     "exposure_stats",
 ]

@@ -38,9 +38,9 @@ class CheckpointSchedule(Callback):
 
     def __init__(self, dense_until: int = 512, every_n_steps: int = 1000, dirpath: str | None = None) -> None:
         if dense_until < 0:
-            raise ValueError(f"CheckpointSchedule.dense_until must be >= 0, got {dense_until}")
+            raise ValueError(f"checkpoints.dense_until must be >= 0, got {dense_until}")
         if every_n_steps < 0:
-            raise ValueError(f"CheckpointSchedule.every_n_steps must be >= 0, got {every_n_steps}")
+            raise ValueError(f"checkpoints.every_n_steps must be >= 0, got {every_n_steps}")
         self.dense_until = dense_until
         self.every_n_steps = every_n_steps
         self.dirpath = dirpath

@@ -1,0 +1,192 @@
+"""Safe checkpoints: atomic writes, a content hash checked on every load, and finding where to resume.
+
+Every checkpoint ``X.ckpt`` that factdyn writes comes with a sidecar ``X.ckpt.sha256`` holding the sha256
+of the checkpoint's bytes in ``sha256sum`` format (``sha256sum -c X.ckpt.sha256`` checks it by hand). Both
+are written to ``*.tmp`` files, flushed to disk and moved into place with ``os.replace``, so a crash never
+leaves a half-written file under a final name. A sidecar (rather than a hash stored inside the checkpoint)
+keeps the checkpoint a plain ``torch.save`` file that any tool loads, and hashes exactly the bytes on disk.
+The checkpoint dict also carries ``checkpoint["factdyn"] = {"step", "config", "format"}``: the global step
+and the resolved run configuration (YAML) it was written with.
+
+Loading (:func:`load_verified`, :class:`AtomicCheckpointIO`) re-hashes the file and raises
+:class:`CorruptCheckpointError`, a one-line message naming the file, when the hash does not match or the
+file cannot be read. A checkpoint without a sidecar (written by other code) loads with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_warn
+
+HASH_SUFFIX = ".sha256"
+FORMAT = 1
+_STEP_FILE = re.compile(r"step=(\d+)\.ckpt$")
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file that is truncated, corrupted or does not match its recorded hash."""
+
+
+def sidecar(path: str | Path) -> Path:
+    """The hash file of checkpoint ``path``."""
+    return Path(f"{path}{HASH_SUFFIX}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = Path(f"{path}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint_file(checkpoint: dict[str, Any], path: str | Path) -> str:
+    """Serialize ``checkpoint`` and write it and its hash sidecar atomically; returns the hex digest."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    # Sidecar first: between the two renames the pair mismatches and the file reads as corrupt (resume then
+    # falls back to an older checkpoint) instead of an unverified stale hash passing.
+    _write_atomic(sidecar(path), f"{digest}  {path.name}\n".encode())
+    _write_atomic(path, data)
+    return digest
+
+
+def read_verified_bytes(path: str | Path) -> bytes:
+    """The bytes of checkpoint ``path`` after checking them against the sidecar hash (if there is one)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    data = path.read_bytes()
+    hash_file = sidecar(path)
+    if hash_file.is_file():
+        recorded = hash_file.read_text().split()
+        actual = hashlib.sha256(data).hexdigest()
+        if not recorded or recorded[0] != actual:
+            raise CorruptCheckpointError(
+                f"{path}: content hash mismatch (file {actual[:12]}..., {hash_file.name} "
+                f"{recorded[0][:12] if recorded else 'empty'}...): truncated or corrupted"
+            )
+    else:
+        rank_zero_warn(f"{path}: no {HASH_SUFFIX} sidecar, loading without verifying its content")
+    return data
+
+
+def load_verified(
+    path: str | Path, map_location: Any = "cpu", weights_only: bool | None = False
+) -> dict[str, Any]:
+    """``torch.load`` a verified checkpoint; a one-line :class:`CorruptCheckpointError` if bad."""
+    data = read_verified_bytes(path)
+    try:
+        checkpoint = torch.load(io.BytesIO(data), map_location=map_location, weights_only=weights_only)
+    except Exception as err:  # torch raises many types for truncated/garbled zips and pickles
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CorruptCheckpointError(
+            f"{path}: cannot be read ({type(err).__name__}: {first_line[:200]})"
+        ) from err
+    if not isinstance(checkpoint, dict):
+        raise CorruptCheckpointError(f"{path}: not a checkpoint (holds a {type(checkpoint).__name__})")
+    return checkpoint
+
+
+def is_valid(path: str | Path) -> bool:
+    """Whether ``path`` loads and matches its hash (loads it fully)."""
+    try:
+        load_verified(path)
+    except (CorruptCheckpointError, FileNotFoundError):
+        return False
+    return True
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning ``CheckpointIO``: atomic writes with a hash sidecar, verified loads, run metadata.
+
+    The factdyn CLI installs it on every trainer, so ``last.ckpt`` and the
+    :class:`~factdyn.callbacks.CheckpointSchedule` files all go through it.
+
+    Args:
+        config: the resolved run configuration (YAML) recorded in every checkpoint (the CLI sets it).
+    """
+
+    def __init__(self, config: str | None = None) -> None:
+        super().__init__()
+        self.config = config
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} does not support storage_options")
+        checkpoint["factdyn"] = {
+            "format": FORMAT,
+            "step": int(checkpoint.get("global_step", -1)),
+            "config": self.config,
+        }
+        save_checkpoint_file(checkpoint, path)
+
+    def load_checkpoint(
+        self,
+        path: str | Path,
+        map_location: Callable | Any = lambda storage, loc: storage,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        # Lightning checkpoints hold non-tensor objects (hyperparameters, callback states).
+        return load_verified(
+            path, map_location=map_location, weights_only=False if weights_only is None else weights_only
+        )
+
+    def remove_checkpoint(self, path: str | Path) -> None:
+        super().remove_checkpoint(path)
+        if sidecar(path).is_file():
+            sidecar(path).unlink()
+
+
+def version_number(run_dir: Path) -> int:
+    """``version_12`` -> 12 (-1 for other names)."""
+    match = re.fullmatch(r"version_(\d+)", run_dir.name)
+    return int(match.group(1)) if match else -1
+
+
+def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str]] | None:
+    """The newest valid checkpoint under ``<runs_root>/version_*/checkpoints``.
+
+    Runs are tried newest version first; within a run, checkpoints newest file first (``last.ckpt`` and the
+    scheduled ``step=*.ckpt`` files). Returns ``(checkpoint, run_dir, skipped)`` where ``skipped`` lists one
+    line per corrupt checkpoint passed over, or ``None`` when there is no valid checkpoint.
+    """
+    root = Path(runs_root)
+    if not root.is_dir():
+        return None
+    runs = sorted((d for d in root.iterdir() if d.is_dir() and version_number(d) >= 0), key=version_number)
+    skipped: list[str] = []
+    for run_dir in reversed(runs):
+        ckpt_dir = run_dir / "checkpoints"
+        if not ckpt_dir.is_dir():
+            continue
+        candidates = [p for p in ckpt_dir.glob("*.ckpt") if p.is_file()]
+
+        def newest_first(p: Path) -> tuple[float, int]:
+            match = _STEP_FILE.search(p.name)
+            return (p.stat().st_mtime, int(match.group(1)) if match else 1 << 62)
+
+        for path in sorted(candidates, key=newest_first, reverse=True):
+            try:
+                load_verified(path)
+            except CorruptCheckpointError as err:
+                skipped.append(str(err))
+                continue
+            return path, run_dir, skipped
+    return None

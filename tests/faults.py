@@ -1,0 +1,64 @@
+"""Test-only callbacks that inject faults or pace a run (``tests.faults``, importable from the repo root)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from factdyn.model.hooks import HookPoint, hooks, pattern_hook_names
+
+
+class SlowDown(Callback):
+    """Sleeps after every training batch, so that a test can kill the run at a step of its choosing."""
+
+    def __init__(self, seconds: float = 0.2) -> None:
+        self.seconds = seconds
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        time.sleep(self.seconds)
+
+
+class SwitchSamplerAt(Callback):
+    """Calls ``datamodule.sampler.switch(step)`` once, at the end of training step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            trainer.datamodule.sampler.switch(self.step)
+
+
+class PoisonLossAt(Callback):
+    """Makes the forward of the batches at the given global steps produce NaN (through a hook point)."""
+
+    def __init__(self, steps: list[int]) -> None:
+        self.steps = set(steps)
+        self._active: Any = None
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if trainer.global_step in self.steps:
+            name = pattern_hook_names(pl_module.model)[0]
+
+            def poison(pattern: torch.Tensor, hook: HookPoint) -> torch.Tensor:
+                return pattern * float("nan")
+
+            self._active = hooks(pl_module.model, {name: poison})
+            self._active.__enter__()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._release()
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._active is not None:
+            self._active.__exit__(None, None, None)
+            self._active = None

@@ -1,0 +1,228 @@
+"""Table of bad inputs: each fails before training, naming the field and the allowed values, leaving nothing.
+
+Each case runs ``factdyn fit`` in-process on the tiny preset with one bad setting (from the current
+directory ``tmp_path``, so stray files would be seen) and checks: the error names the field and what is
+allowed, no training step ran, and no run directory, checkpoint or event file is left anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factdyn.checkpoints import save_checkpoint_file
+from factdyn.cli import cli_main
+from tests.conftest import tiny_args
+
+AWU = ["--data.sampler", "AdaptiveWarmUp", "--data.sampler.warmup_individuals", "8"]
+STATS = ["--trainer.callbacks+=factdyn.callbacks.AttentionStatistics"]
+PATCH = ["--trainer.callbacks+=factdyn.callbacks.AttentionPatching"]
+HALL = ["--trainer.callbacks+=factdyn.callbacks.HallucinationExamples"]
+SWITCH = ["--trainer.callbacks+=factdyn.callbacks.AdaptiveWarmUpSwitch"]
+
+# (case id, extra CLI args, substrings the error must contain: the field, then the allowed values)
+CASES: list[tuple[str, list[str], list[str]]] = [
+    # --- data ---
+    ("n_individuals negative", ["--data.n_individuals", "-3"], ["data.n_individuals", ">= 1"]),
+    ("n_individuals zero", ["--data.n_individuals", "0"], ["data.n_individuals", ">= 1"]),
+    ("n_individuals not a number", ["--data.n_individuals", "abc"], ["data.n_individuals", "int"]),
+    ("batch_size float", ["--data.batch_size", "2.5"], ["data.batch_size", "int"]),
+    ("n_unseen negative", ["--data.n_unseen", "-1"], ["data.n_unseen", ">= 0"]),
+    ("n_new negative", ["--data.n_new", "-2"], ["data.n_new", ">= 0"]),
+    ("n_templates_train zero", ["--data.n_templates_train", "0"], ["data.n_templates_train", "in [1, 25]"]),
+    ("n_templates_eval too many", ["--data.n_templates_eval", "26"], ["data.n_templates_eval", "in [1, 25]"]),
+    (
+        "train + eval templates > templates",
+        ["--data.n_templates_eval", "10"],
+        ["data.n_templates_train + data.n_templates_eval", "at most 25"],
+    ),
+    ("batch_size zero", ["--data.batch_size", "0"], ["data.batch_size", ">= 1"]),
+    ("eval_batch_size negative", ["--data.eval_batch_size", "-4"], ["data.eval_batch_size", ">= 1"]),
+    ("n_val_sequences zero", ["--data.n_val_sequences", "0"], ["data.n_val_sequences", ">= 1"]),
+    ("n_unseen_sequences negative", ["--data.n_unseen_sequences", "-1"], ["data.n_unseen_sequences", ">= 0"]),
+    ("num_workers negative", ["--data.num_workers", "-1"], ["data.num_workers", ">= 0"]),
+    ("seed negative", ["--seed_everything", "-1"], ["seed_everything", "[0, 4294967295]"]),
+    (
+        "shuffle_sentences not a bool",
+        ["--data.shuffle_sentences", "maybe"],
+        ["data.shuffle_sentences", "bool"],
+    ),
+    # --- sampler ---
+    ("unknown sampler", ["--data.sampler", "NoSuchSampler"], ["data.sampler", "AdaptiveWarmUp, Uniform"]),
+    (
+        "warmup_individuals zero",
+        [*AWU[:2], "--data.sampler.warmup_individuals", "0"],
+        ["data.sampler.warmup_individuals", ">= 1"],
+    ),
+    (
+        "warmup_individuals > N",
+        [*AWU[:2], "--data.sampler.warmup_individuals", "1000"],
+        ["data.sampler.warmup_individuals", "at most data.n_individuals = 64"],
+    ),
+    (
+        "max_warmup_steps negative",
+        [*AWU, "--data.sampler.max_warmup_steps", "-1"],
+        ["data.sampler.max_warmup_steps", ">= 0 or null"],
+    ),
+    ("switch callback without AdaptiveWarmUp", SWITCH, ["data.sampler", "AdaptiveWarmUp"]),
+    ("switch callback with workers", [*AWU, *SWITCH, "--data.num_workers", "1"], ["data.num_workers", "0"]),
+    # --- model ---
+    ("heads do not divide d_model", ["--model.n_head", "3"], ["model.n_head", "divide model.d_model"]),
+    ("n_layer zero", ["--model.n_layer", "0"], ["model.n_layer", "positive integer"]),
+    ("d_model negative", ["--model.d_model", "-16"], ["model.d_model", "positive integer"]),
+    ("d_mlp zero", ["--model.d_mlp", "0"], ["model.d_mlp", "positive integer"]),
+    ("dropout >= 1", ["--model.dropout", "1.5"], ["model.dropout", "[0, 1)"]),
+    ("unknown attention", ["--model.attention", "flash"], ["model.attention", "fused", "explicit"]),
+    ("lr negative", ["--model.lr", "-1"], ["model.lr", "> 0"]),
+    ("lr zero", ["--model.lr", "0"], ["model.lr", "> 0"]),
+    ("min_lr above lr", ["--model.min_lr", "1"], ["model.min_lr", "[0, model.lr="]),
+    ("unknown lr_schedule", ["--model.lr_schedule", "linear"], ["model.lr_schedule", "cosine", "constant"]),
+    ("weight_decay negative", ["--model.weight_decay", "-0.1"], ["model.weight_decay", ">= 0"]),
+    ("beta2 >= 1", ["--model.betas", "[0.9, 1.5]"], ["model.betas", "[0, 1)"]),
+    ("warmup_steps negative", ["--model.warmup_steps", "-5"], ["model.warmup_steps", ">= 0"]),
+    ("decay_steps zero", ["--model.decay_steps", "0"], ["model.decay_steps", "positive integer or null"]),
+    # --- callbacks ---
+    (
+        "checkpoints.dense_until negative",
+        ["--checkpoints.dense_until", "-1"],
+        ["checkpoints.dense_until", ">= 0"],
+    ),
+    (
+        "checkpoints.every_n_steps negative",
+        ["--checkpoints.every_n_steps", "-2"],
+        ["checkpoints.every_n_steps", ">= 0"],
+    ),
+    ("phases.patience zero", ["--phases.patience", "0"], ["phases.patience", ">= 1"]),
+    (
+        "phases.leave_tolerance >= 1",
+        ["--phases.leave_tolerance", "1.5"],
+        ["phases.leave_tolerance", "[0, 1)"],
+    ),
+    (
+        "phases.reach_tolerance negative",
+        ["--phases.reach_tolerance", "-1"],
+        ["phases.reach_tolerance", ">= 0"],
+    ),
+    (
+        "phases.knowledge_fraction zero",
+        ["--phases.knowledge_fraction", "0"],
+        ["phases.knowledge_fraction", "(0, "],
+    ),
+    (
+        "phases.knowledge_accuracy > 1",
+        ["--phases.knowledge_accuracy", "2"],
+        ["phases.knowledge_accuracy", "(0, 1]"],
+    ),
+    ("nonfinite.action unknown", ["--nonfinite.action", "ignore"], ["nonfinite.action", "stop", "skip"]),
+    ("nonfinite.max_skips negative", ["--nonfinite.max_skips", "-1"], ["nonfinite.max_skips", ">= 0"]),
+    (
+        "AttentionStatistics.n_sequences zero",
+        [*STATS, "--trainer.callbacks.n_sequences", "0"],
+        ["AttentionStatistics.n_sequences", ">= 1"],
+    ),
+    (
+        "AttentionStatistics.every_n_evals zero",
+        [*STATS, "--trainer.callbacks.every_n_evals", "0"],
+        ["AttentionStatistics.every_n_evals", ">= 1"],
+    ),
+    (
+        "AttentionPatching.start_step negative",
+        [
+            *PATCH,
+            "--trainer.callbacks.reference_checkpoint",
+            "x.ckpt",
+            "--trainer.callbacks.start_step",
+            "-1",
+        ],
+        ["AttentionPatching.start_step", ">= 0"],
+    ),
+    (
+        "AttentionPatching reference missing",
+        [*PATCH, "--trainer.callbacks.reference_checkpoint", "nope.ckpt"],
+        ["AttentionPatching", "nope.ckpt", "not found"],
+    ),
+    (
+        "AttentionPatching reference mismatch",
+        [*PATCH, "--trainer.callbacks.reference_checkpoint", "{wide}"],
+        ["AttentionPatching", "does not match", "d_model: reference 32 != model 16"],
+    ),
+    (
+        "AttentionPatching layer out of range",
+        [*PATCH, "--trainer.callbacks.reference_checkpoint", "{same}", "--trainer.callbacks.layers", "[5]"],
+        ["AttentionPatching.layers", "[0, 1]"],
+    ),
+    (
+        "HallucinationExamples.n_individuals zero",
+        [*HALL, "--trainer.callbacks.n_individuals", "0"],
+        ["HallucinationExamples.n_individuals", ">= 1"],
+    ),
+    # --- CLI ---
+    (
+        "unknown data key",
+        ["--data.no_such_key", "3"],
+        ["no_such_key", "Allowed keys under data", "n_individuals"],
+    ),
+    ("unknown model key", ["--model.heads", "3"], ["model.heads", "Allowed keys under model", "n_head"]),
+    ("max_steps not a number", ["--trainer.max_steps", "abc"], ["trainer.max_steps", "int"]),
+    ("ckpt_path missing file", ["--ckpt_path", "missing.ckpt"], ["missing.ckpt", "not found"]),
+    ("ckpt_path last with no runs", ["--ckpt_path", "last"], ["ckpt_path", "no valid checkpoint"]),
+    ("ckpt_path best for fit", ["--ckpt_path", "best"], ["ckpt_path", "'last' or a checkpoint file"]),
+]
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory) -> dict[str, str]:
+    """Reference checkpoints for AttentionPatching: one like the tiny model, one twice as wide."""
+    from factdyn.data import BiographyDataModule
+    from factdyn.system import FactLearner
+
+    data = BiographyDataModule(n_individuals=64, n_unseen=16, batch_size=8)
+    root = tmp_path_factory.mktemp("refs")
+    paths = {}
+    for key, d_model in (("same", 16), ("wide", 32)):
+        model = FactLearner(
+            vocab_size=data.vocab_size,
+            max_seq_len=data.max_seq_len,
+            attributes=data.attributes,
+            attribute_cardinalities=data.attribute_cardinalities,
+            tokenizer_fingerprint=data.tokenizer_fingerprint,
+            n_layer=2,
+            n_head=2,
+            d_model=d_model,
+            d_mlp=32,
+        )
+        path = root / f"{key}.ckpt"
+        save_checkpoint_file(
+            {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "global_step": 0},
+            path,
+        )
+        paths[key] = str(path)
+    return paths
+
+
+def leftovers(root: Path) -> list[str]:
+    found = [p for p in root.rglob("*") if p.is_file() and (p.suffix == ".ckpt" or "tfevents" in p.name)]
+    found += [p for p in root.rglob("version_*") if p.is_dir()]
+    found += [p for p in root.rglob("checkpoints") if p.is_dir()]
+    return sorted(str(p.relative_to(root)) for p in found)
+
+
+@pytest.mark.parametrize(("args", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_fails_fast_naming_field_and_allowed_values(
+    tmp_path: Path, monkeypatch, capsys, references, args: list[str], expected: list[str]
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # anything written relative to the current directory lands here
+    args = [a.format(**references) for a in args]
+    with pytest.raises((SystemExit, ValueError, TypeError, FileNotFoundError)) as err:
+        cli_main(tiny_args(work / "logs", *args))
+    text = str(err.value) + capsys.readouterr().err
+    for part in expected:
+        assert part in text, f"{part!r} not in error:\n{text[-2000:]}"
+    assert leftovers(work) == []
+
+
+def test_at_least_forty_cases() -> None:
+    assert len(CASES) >= 40

@@ -1,0 +1,140 @@
+"""Safe checkpoints, fallback on corrupt files, no overwritten runs, non-finite losses, fast_dev_run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from factdyn.analysis.runs import read_scalars
+from factdyn.callbacks import NonFiniteLossError
+from factdyn.callbacks.data_stream import read_stream
+from factdyn.checkpoints import (
+    CorruptCheckpointError,
+    find_resume_checkpoint,
+    load_verified,
+    save_checkpoint_file,
+    sidecar,
+)
+from factdyn.cli import cli_main
+from factdyn.system import FactLearner
+from tests.conftest import tiny_args
+
+RECORD = "--trainer.callbacks+=factdyn.callbacks.DataStreamRecorder"
+
+
+def corrupt(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flip":
+        i = len(data) // 2
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
+    elif how == "garbage_no_hash":
+        path.write_bytes(b"not a checkpoint")
+        sidecar(path).unlink()
+
+
+def test_atomic_write_hash_and_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "x.ckpt"
+    digest = save_checkpoint_file({"global_step": 3, "w": torch.arange(4.0)}, path)
+    assert sidecar(path).read_text() == f"{digest}  x.ckpt\n"  # sha256sum -c format
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.ckpt", "x.ckpt.sha256"]  # no *.tmp left
+    assert load_verified(path)["global_step"] == 3
+    for how in ("truncate", "flip", "garbage_no_hash"):
+        save_checkpoint_file({"global_step": 3, "w": torch.arange(4.0)}, path)
+        corrupt(path, how)
+        with pytest.raises(CorruptCheckpointError) as err:
+            load_verified(path)
+        message = str(err.value)
+        assert message.startswith(str(path)) and "\n" not in message, message
+
+
+def test_checkpoints_record_step_config_and_verify_on_load(run_tiny, tmp_path: Path) -> None:
+    _, run_dir = run_tiny()
+    ckpt = run_dir / "checkpoints" / "step=00000004.ckpt"
+    meta = load_verified(ckpt)["factdyn"]
+    assert meta["step"] == 4 and "n_individuals: 64" in meta["config"]
+    assert sidecar(run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert not list(run_dir.rglob("*.tmp"))
+    corrupt(ckpt, "flip")
+    with pytest.raises(CorruptCheckpointError, match="step=00000004.ckpt: content hash mismatch"):
+        FactLearner.load_from_checkpoint(ckpt)
+
+
+def test_resume_last_falls_back_to_newest_valid_and_matches(tmp_path: Path) -> None:
+    """Short default variant of the SIGKILL test: the newest checkpoints are corrupt, resume from step 8."""
+    ref = cli_main(tiny_args(tmp_path / "logs", "--trainer.max_steps", "12", RECORD))
+    run_dir = Path(ref.trainer.log_dir)
+    want_stream, want = read_stream(run_dir / "data_stream.jsonl"), read_scalars(run_dir)
+    for name in ("last.ckpt", "step=00000012.ckpt"):  # a crash garbled the two newest files
+        corrupt(run_dir / "checkpoints" / name, "truncate")
+    found = find_resume_checkpoint(run_dir.parent)
+    assert found is not None and found[0].name == "step=00000008.ckpt" and len(found[2]) == 2
+
+    with pytest.warns(UserWarning, match="skipping corrupt checkpoint .*last.ckpt"):
+        resumed = cli_main(
+            tiny_args(tmp_path / "logs", "--trainer.max_steps", "12", RECORD, "--ckpt_path", "last")
+        )
+    assert Path(resumed.trainer.log_dir) == run_dir  # continued in the same run directory
+    assert not (run_dir.parent / "version_1").exists()
+    assert len((run_dir / "data_stream.jsonl").read_text().splitlines()) == 12 + 4  # steps 8..11 replayed
+    assert read_stream(run_dir / "data_stream.jsonl") == want_stream
+    got = read_scalars(run_dir)
+    assert [s for s, _ in got["val/attr_loss"]] == [s for s, _ in want["val/attr_loss"]] == [4, 8, 12]
+    for tag in ("val/attr_loss", "unseen/attr_loss", "train/loss"):
+        assert dict(got[tag]) == pytest.approx(dict(want[tag]), abs=1e-5), tag
+    for name in ("last.ckpt", "step=00000012.ckpt"):  # rewritten, valid
+        assert load_verified(run_dir / "checkpoints" / name)["global_step"] == 12
+    assert not list(run_dir.glob("checkpoints/last-v*"))
+
+
+def test_existing_run_directory_is_never_overwritten(run_tiny, tmp_path: Path) -> None:
+    _, run_dir = run_tiny()
+    before = sorted(p.name for p in run_dir.rglob("*"))
+    with pytest.raises(FileExistsError, match="trainer.logger.init_args.version: run directory .* already"):
+        cli_main(tiny_args(tmp_path / "logs", "--trainer.logger.init_args.version", "0"))
+    assert sorted(p.name for p in run_dir.rglob("*")) == before
+    _, second = run_tiny()  # auto-versioning picks a new directory
+    assert second.name == "version_1"
+
+
+def test_nonfinite_loss_stops_naming_the_step_and_keeps_good_checkpoints(tmp_path: Path) -> None:
+    with pytest.raises(NonFiniteLossError, match="non-finite training loss at step 3"):
+        cli_main(
+            tiny_args(
+                tmp_path / "logs",
+                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks.steps",
+                "[3]",
+            )
+        )
+    ckpts = sorted((tmp_path / "logs" / "tiny" / "version_0" / "checkpoints").glob("*.ckpt"))
+    assert [p.name for p in ckpts] == [f"step={s:08d}.ckpt" for s in (0, 1, 2)]
+    for path in ckpts:
+        state = load_verified(path)["state_dict"]
+        assert all(torch.isfinite(v).all() for v in state.values()), path
+
+
+def test_nonfinite_skip_drops_the_batch_and_goes_on(run_tiny) -> None:
+    cli, run_dir = run_tiny(
+        "--nonfinite.action",
+        "skip",
+        "--trainer.callbacks+=tests.faults.PoisonLossAt",
+        "--trainer.callbacks.steps",
+        "[3, 5]",
+    )
+    guard = next(c for c in cli.trainer.callbacks if type(c).__name__ == "NonFiniteGuard")
+    assert guard.skipped_steps == [3, 5] and cli.trainer.global_step == 8
+    assert all(torch.isfinite(p).all() for p in cli.model.parameters())
+    before, after = (
+        load_verified(run_dir / "checkpoints" / f"step={s:08d}.ckpt")["state_dict"] for s in (2, 4)
+    )
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the other steps still trained
+
+
+def test_fast_dev_run_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli_main(tiny_args(tmp_path / "logs", "--trainer.fast_dev_run", "2"))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == []
