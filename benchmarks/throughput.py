@@ -29,10 +29,10 @@ PRESETS = {
 def datamodule(p: dict) -> BiographyDataModule:
     dm = BiographyDataModule(
         n_individuals=p["n_individuals"],
-        n_unseen=10,
+        n_unseen=256,
         batch_size=p["batch_size"],
-        n_val_sequences=16,
-        n_unseen_sequences=16,
+        n_val_sequences=512,  # the quickstart's evaluation sets (for their pad fraction)
+        n_unseen_sequences=256,
     )
     dm.setup()
     return dm
@@ -53,13 +53,14 @@ def model(dm: BiographyDataModule, p: dict) -> FactLearner:
     )
 
 
-def data_rate(dm: BiographyDataModule, seconds: float = 2.0) -> float:
+def data_rate(dm: BiographyDataModule, seconds: float = 2.0, batch_size: int | None = None) -> float:
     """Biographies per second of one core: sample individuals, assemble, build the batch tensors."""
-    stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
+    batch_size = batch_size or dm.batch_size
+    stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, batch_size, 0, 0, 0, True)
     n, step, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         to_torch(stream.batch_at(step))
-        n += dm.batch_size
+        n += batch_size
         step += 1
     return n / (time.perf_counter() - start)
 
@@ -141,13 +142,19 @@ def main() -> None:
     p = PRESETS[args.preset]
     dm = datamodule(p)
     stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
-    tokens_per_step = float(np.mean([stream.batch_at(s).lengths.sum() for s in range(args.steps)]))
+    batches = [stream.batch_at(s) for s in range(args.steps)]
+    tokens_per_step = float(np.mean([b.lengths.sum() for b in batches]))
+    pad = 1 - sum((b.lengths - 1).sum() for b in batches) / sum(b.tokens[:, 1:].size for b in batches)
+    eval_targets = [b["tokens"][:, 1:] for name in dm.eval_set_names() for b in dm.eval_batches[name]]
+    eval_pad = sum(int((t == 0).sum()) for t in eval_targets) / sum(t.numel() for t in eval_targets)
+    print(f"pad fraction (targets): training batches {pad:.3f}, evaluation batches {eval_pad:.3f}")
 
-    rates = [data_rate(dm) for _ in range(args.repeats)]
-    print(
-        f"data pipeline: {statistics.median(rates):,.0f} biographies/s on one core "
-        f"(median of {args.repeats}; batch {p['batch_size']}, N = {p['n_individuals']})"
-    )
+    for batch_size in sorted({p["batch_size"], 128}):
+        rates = [data_rate(dm, batch_size=batch_size) for _ in range(args.repeats)]
+        print(
+            f"data pipeline: {statistics.median(rates):,.0f} biographies/s on one core "
+            f"(median of {args.repeats}; batch {batch_size}, N = {p['n_individuals']})"
+        )
 
     plain, lit = [], []
     for _ in range(args.repeats):  # alternate so drifts in machine load hit both

@@ -25,6 +25,16 @@ from factdyn.model import Transformer, TransformerConfig
 from factdyn.pretrained import load_pretrained, mismatches
 
 N_SLOTS = 6
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def compile_model(
+    model: torch.nn.Module, mode: str = "default", dynamic: bool | None = True, backend: str = "inductor"
+) -> torch.nn.Module:
+    """``torch.compile`` the Transformer; ``backend="eager"`` lets tests count recompilations cheaply."""
+    return torch.compile(
+        model, mode=None if backend != "inductor" else mode, dynamic=dynamic, backend=backend
+    )
 
 
 class FactLearner(L.LightningModule):
@@ -45,7 +55,14 @@ class FactLearner(L.LightningModule):
         min_lr: final learning rate of the cosine (paper: 1e-7).
         warmup_steps: linear warm-up steps (paper: 0).
         decay_steps: length of the cosine; ``None`` uses ``trainer.max_steps``.
-        compile: wrap the model in ``torch.compile``.
+        compile: wrap the model in ``torch.compile`` (needs the fused attention path and no hooks: pattern
+            recording and patching refuse a compiled model).
+        compile_mode: ``torch.compile`` mode: ``default``, ``reduce-overhead`` (CUDA graphs: fewer kernel
+            launches) or ``max-autotune`` (also tunes matmul kernels; long first compile).
+        compile_dynamic: compile with a symbolic sequence length (``True``: one graph whatever the padded
+            length), static shapes (``False``: one graph per distinct length; pair it with
+            ``data.pad_to_multiple`` so that there are only a few), or ``None`` (PyTorch's automatic choice:
+            static first, symbolic after the first new length).
         init_checkpoint: a ``FactLearner`` checkpoint whose weights start this run (fine-tuning); loaded in
             ``setup``, so resuming this run from its own checkpoint still restores the resumed weights.
         init_optimizer_state: also take AdamW's moments from ``init_checkpoint`` (default: a fresh optimizer;
@@ -80,6 +97,10 @@ class FactLearner(L.LightningModule):
         init_checkpoint: str | None = None,
         init_optimizer_state: bool = False,
         eval_prefixes: dict[str, str] | None = None,
+        compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = (
+            "default"
+        ),
+        compile_dynamic: bool | None = True,
     ) -> None:
         super().__init__()
         if not lr > 0:
@@ -101,6 +122,11 @@ class FactLearner(L.LightningModule):
             raise ValueError(f"model.eval_prefixes keys must be among {list(EVAL_SETS)}, got {unknown}")
         if init_optimizer_state and not init_checkpoint:
             raise ValueError("model.init_optimizer_state=true needs model.init_checkpoint")
+        if compile_mode not in COMPILE_MODES:
+            raise ValueError(
+                f"model.compile_mode must be one of {', '.join(map(repr, COMPILE_MODES))}, "
+                f"got {compile_mode!r}"
+            )
         if len(attributes) != len(attribute_cardinalities):
             raise ValueError("model.attributes and model.attribute_cardinalities must have the same length")
         self.save_hyperparameters()
@@ -121,7 +147,9 @@ class FactLearner(L.LightningModule):
             no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
         )
         self.eval_metrics = torch.nn.ModuleDict({name: AttributeMetrics(attributes) for name in EVAL_SETS})
-        self._forward = torch.compile(self.model, dynamic=True) if compile else self.model
+        self._forward = (
+            compile_model(self.model, mode=compile_mode, dynamic=compile_dynamic) if compile else self.model
+        )
 
     def setup(self, stage: str) -> None:
         """Start from ``init_checkpoint``'s weights (before Lightning restores a resumed run's own state)."""
@@ -177,11 +205,23 @@ class FactLearner(L.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self.shared_step(batch)
-        attr_loss = slot_sums(out["nll"].detach(), out["slot"], N_SLOTS).mean()
         bsz = batch["tokens"].shape[0]
-        self.log("train/loss", out["loss"], prog_bar=True, batch_size=bsz)
-        self.log("train/attr_loss", attr_loss, batch_size=bsz)
+        # No host-device synchronisation here: logged tensors stay on the device and Lightning converts them
+        # only on the steps it writes logs (every ``log_every_n_steps``). ``prog_bar=True`` would convert
+        # (``.item()``) on every step, so the training loss is not shown in the progress bar.
+        self.log("train/loss", out["loss"].detach(), batch_size=bsz)
+        if self._writes_logs_this_step():
+            attr_loss = slot_sums(out["nll"].detach(), out["slot"], N_SLOTS).mean()
+            self.log("train/attr_loss", attr_loss, batch_size=bsz)
         return out["loss"]
+
+    def _writes_logs_this_step(self) -> bool:
+        """Whether Lightning writes on-step training logs after this step (its ``log_every_n_steps`` rule)."""
+        trainer = self._trainer
+        if trainer is None:
+            return True
+        every = trainer.log_every_n_steps
+        return bool(trainer.fast_dev_run) or (every > 0 and (self.global_step + 1) % every == 0)
 
     def validation_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0

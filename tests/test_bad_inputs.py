@@ -49,7 +49,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         ["data.shuffle_sentences", "bool"],
     ),
     # --- sampler ---
-    ("unknown sampler", ["--data.sampler", "NoSuchSampler"], ["data.sampler", "AdaptiveWarmUp, Uniform"]),
+    ("unknown sampler", ["--data.sampler", "NoSuchSampler"], ["data.sampler", "AdaptiveWarmUp, Celebrities"]),
     (
         "warmup_individuals zero",
         [*AWU[:2], "--data.sampler.warmup_individuals", "0"],

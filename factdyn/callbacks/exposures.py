@@ -49,8 +49,17 @@ class ExposureCounter(Callback):
     def __init__(self, filename: str = "exposures.csv", histogram: bool = True) -> None:
         self.filename = filename
         self.histogram = histogram
-        self.counts = np.zeros(0, dtype=np.int64)
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._pending: torch.Tensor | None = None
         self._sampler: Any = None
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Exposures per individual so far (folds in the counts still held on the device)."""
+        if self._pending is not None:
+            self._counts = self._counts + self._pending.cpu().numpy()
+            self._pending = None
+        return self._counts
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         sampler = getattr(trainer.datamodule, "sampler", None)
@@ -58,7 +67,7 @@ class ExposureCounter(Callback):
             raise ValueError("ExposureCounter needs a DataModule with a public `sampler` attribute")
         self._sampler = sampler
         if len(self.counts) != sampler.n_individuals:
-            self.counts = np.zeros(sampler.n_individuals, dtype=np.int64)
+            self._counts = np.zeros(sampler.n_individuals, dtype=np.int64)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # trainer.log_dir broadcasts under DDP: every rank must ask for it, only rank zero writes.
@@ -75,7 +84,11 @@ class ExposureCounter(Callback):
         individuals = batch["individual"]
         if trainer.world_size > 1:
             individuals = pl_module.all_gather(individuals)
-        self.counts += np.bincount(individuals.reshape(-1).cpu().numpy(), minlength=len(self.counts))
+        individuals = individuals.reshape(-1)
+        if self._pending is None:
+            self._pending = torch.zeros(len(self._counts), dtype=torch.long, device=individuals.device)
+        # Counted on the device: no host sync per step; folded into numpy when the counts are read.
+        self._pending.index_add_(0, individuals, torch.ones_like(individuals))
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run or trainer.state.fn != TrainerFn.FITTING:
@@ -119,7 +132,8 @@ class ExposureCounter(Callback):
         return {"counts": torch.from_numpy(self.counts.copy())}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.counts = torch.as_tensor(state_dict["counts"]).numpy().astype(np.int64)
+        self._counts = torch.as_tensor(state_dict["counts"]).numpy().astype(np.int64)
+        self._pending = None
 
 
 def _fmt(v: Any) -> str:

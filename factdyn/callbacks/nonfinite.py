@@ -32,6 +32,12 @@ class NonFiniteGuard(Callback):
         monitor: the logged training loss to check.
         check_gradients: also treat a non-finite gradient as a fault.
         max_skips: with ``skip``, stop anyway after this many skipped steps (``null``: never).
+        check_every_n_steps: read the verdict on the host every n steps (default 1: every step). Reading it
+            is a host-device sync; on a GPU set it to ``trainer.log_every_n_steps`` (the paper config does)
+            so the training step stays sync-free. Between reads, the check still runs on the device: a faulty
+            step's gradients are replaced by zeros before the optimizer sees them (AdamW's decay and momentum
+            still move the weights, which stay finite), and the first faulty step is remembered, so the
+            next read stops or reports it by its step.
     """
 
     def __init__(
@@ -40,6 +46,7 @@ class NonFiniteGuard(Callback):
         monitor: str = "train/loss",
         check_gradients: bool = True,
         max_skips: int | None = 100,
+        check_every_n_steps: int = 1,
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"nonfinite.action must be one of {', '.join(ACTIONS)}, got {action!r}")
@@ -47,6 +54,16 @@ class NonFiniteGuard(Callback):
             isinstance(max_skips, bool) or not isinstance(max_skips, int) or max_skips < 0
         ):
             raise ValueError(f"nonfinite.max_skips must be an integer >= 0 or null, got {max_skips!r}")
+        if (
+            isinstance(check_every_n_steps, bool)
+            or not isinstance(check_every_n_steps, int)
+            or check_every_n_steps < 1
+        ):
+            raise ValueError(
+                f"nonfinite.check_every_n_steps must be an integer >= 1, got {check_every_n_steps!r}"
+            )
+        self.check_every_n_steps = check_every_n_steps
+        self._first_bad: torch.Tensor | None = None
         self.action = action
         self.monitor = monitor
         self.check_gradients = check_gradients
@@ -65,16 +82,55 @@ class NonFiniteGuard(Callback):
                     return "non-finite gradient"
         return None
 
+    def _latch_on_device(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Sync-free check: zero a faulty step's gradients and remember the first faulty step."""
+        loss = trainer.callback_metrics.get(self.monitor)
+        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        finite = torch.ones((), dtype=torch.bool, device=pl_module.device)
+        if loss is not None:
+            finite = finite & torch.isfinite(loss.to(pl_module.device)).all()
+        if self.check_gradients and grads:
+            finite = finite & torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
+        for g in grads:
+            g.copy_(torch.where(finite, g, torch.zeros_like(g)))
+        if self._first_bad is None or self._first_bad.device != finite.device:
+            self._first_bad = torch.full((), -1, dtype=torch.long, device=finite.device)
+        step = torch.full_like(self._first_bad, trainer.global_step)
+        self._first_bad = torch.where((self._first_bad < 0) & ~finite, step, self._first_bad)
+
     def on_before_optimizer_step(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:
+        if self.check_every_n_steps > 1:
+            self._latch_on_device(trainer, pl_module)
+            if (trainer.global_step + 1) % self.check_every_n_steps:
+                return
+            first_bad = int(self._first_bad)
+            self._first_bad = None
+            if trainer.strategy.reduce_boolean_decision(first_bad >= 0, all=False):
+                step = first_bad if first_bad >= 0 else trainer.global_step
+                if self.action == "skip" and (
+                    self.max_skips is None or len(self.skipped_steps) < self.max_skips
+                ):
+                    self.skipped_steps.append(step)
+                    rank_zero_warn(
+                        f"non-finite training step {step}: its gradients were zeroed on the device"
+                    )
+                else:
+                    raise NonFiniteLossError(
+                        f"non-finite training loss or gradient at step {step}; its gradients were zeroed on "
+                        f"the device and training stopped at step {trainer.global_step} "
+                        "(nonfinite.check_every_n_steps > 1)"
+                    )
+            return
         fault = self._fault(trainer, pl_module)
         # All ranks take the same decision (a fault on any rank counts).
         if not trainer.strategy.reduce_boolean_decision(fault is not None, all=False):
             return
         # The optimizer step about to run produces step global_step + 1; name the batch by its index.
-        step = trainer.global_step
-        reason = fault or "non-finite value on another rank"
+        self._handle(trainer, optimizer, trainer.global_step, fault or "non-finite value on another rank")
+
+    def _handle(self, trainer: L.Trainer, optimizer: torch.optim.Optimizer, step: int, reason: str) -> None:
         if self.action == "skip" and (self.max_skips is None or len(self.skipped_steps) < self.max_skips):
             optimizer.zero_grad(set_to_none=True)
             self.skipped_steps.append(step)

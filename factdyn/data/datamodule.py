@@ -42,11 +42,34 @@ def default_corpus() -> tuple[WordTokenizer, BiographyAssembler]:
     return tokenizer, BiographyAssembler(resources, tokenizer)
 
 
-def to_torch(batch: BiographyBatch) -> dict[str, torch.Tensor]:
-    """The tensors the training system needs: tokens, value-slot map (targets' positions) and spans."""
+def padded_length(length: int, multiple: int, max_seq_len: int) -> int:
+    """Token length after padding so the model input (``length - 1`` tokens) is a multiple of ``multiple``.
+
+    Capped at ``max_seq_len + 1`` (an input of ``max_seq_len`` tokens), the longest the model accepts.
+    """
+    if multiple <= 1:
+        return length
+    inputs = -(-(length - 1) // multiple) * multiple
+    return max(length, min(inputs, max_seq_len) + 1)
+
+
+def to_torch(
+    batch: BiographyBatch, pad_to_multiple: int = 1, max_seq_len: int = 0
+) -> dict[str, torch.Tensor]:
+    """The tensors the training system needs: tokens, value-slot map (targets' positions) and spans.
+
+    ``pad_to_multiple > 1`` right-pads ``tokens`` (with <pad>) and ``value_slot`` (with -1) so that the
+    model's input length is a multiple of it (at most ``max_seq_len``): a compiled model then sees only a few
+    distinct shapes.
+    """
+    tokens, slot = batch.tokens, batch.value_slot()
+    extra = padded_length(tokens.shape[1], pad_to_multiple, max_seq_len) - tokens.shape[1]
+    if extra > 0:
+        tokens = np.pad(tokens, ((0, 0), (0, extra)), constant_values=0)
+        slot = np.pad(slot, ((0, 0), (0, extra)), constant_values=-1)
     return {
-        "tokens": torch.from_numpy(batch.tokens),
-        "value_slot": torch.from_numpy(batch.value_slot()),
+        "tokens": torch.from_numpy(tokens),
+        "value_slot": torch.from_numpy(slot),
         "value_attr": torch.from_numpy(batch.value_attr),
         "value_start": torch.from_numpy(batch.value_start),
         "value_len": torch.from_numpy(batch.value_len),
@@ -73,6 +96,7 @@ class BiographyStream(IterableDataset):
         start_step: int,
         rank: int,
         shuffle_sentences: bool,
+        pad_to_multiple: int = 1,
     ) -> None:
         self.assembler = assembler
         self.population = population
@@ -82,6 +106,7 @@ class BiographyStream(IterableDataset):
         self.start_step = start_step
         self.rank = rank
         self.shuffle_sentences = shuffle_sentences
+        self.pad_to_multiple = pad_to_multiple
 
     def batch_at(self, step: int) -> BiographyBatch:
         rng = np.random.default_rng([self.seed, step, self.rank])
@@ -95,7 +120,7 @@ class BiographyStream(IterableDataset):
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
         step = self.start_step + worker
         while True:
-            yield to_torch(self.batch_at(step))
+            yield to_torch(self.batch_at(step), self.pad_to_multiple, self.assembler.max_seq_len)
             step += n_workers
 
 
@@ -123,6 +148,8 @@ class BiographyDataModule(L.LightningDataModule):
         n_unseen_sequences: sequences in the ``unseen`` set (held-out individuals).
         n_new_sequences: sequences in the ``new`` set (fine-tuning individuals; only when ``n_new > 0``).
         num_workers: DataLoader worker processes for the training stream.
+        pad_to_multiple: pad every batch so the model's input length is a multiple of this (8 or 16 with
+            ``model.compile``: few distinct shapes; 1, no extra padding, is best on CPU).
         seed: seed of the populations, the template splits, the evaluation sets and the training stream.
     """
 
@@ -142,6 +169,7 @@ class BiographyDataModule(L.LightningDataModule):
         n_unseen_sequences: int = 1024,
         n_new_sequences: int = 1024,
         num_workers: int = 0,
+        pad_to_multiple: int = 1,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -163,6 +191,7 @@ class BiographyDataModule(L.LightningDataModule):
         _check_int("data.n_unseen_sequences", n_unseen_sequences, 0)
         _check_int("data.n_new_sequences", n_new_sequences, 0)
         _check_int("data.num_workers", num_workers, 0)
+        _check_int("data.pad_to_multiple", pad_to_multiple, 1)
         _check_int("data.seed", seed, 0)
         if sampler is not None and not isinstance(sampler, IndividualSampler):
             raise TypeError(f"data.sampler must be an IndividualSampler, got {type(sampler).__name__}")
@@ -182,6 +211,7 @@ class BiographyDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size
         self.seed = seed
         self.num_workers = num_workers
+        self.pad_to_multiple = pad_to_multiple
         self.sampler = sampler if sampler is not None else Uniform()
         roles = [(role, sizes[role]) for role in train_roles]
         self.n_train = sum(n for _, n in roles)
@@ -270,7 +300,12 @@ class BiographyDataModule(L.LightningDataModule):
         # Sorting by length keeps padding low inside each fixed batch.
         order = np.argsort(batch.lengths, kind="stable")
         return [
-            {**to_torch(batch.select(order[i : i + self.eval_batch_size])), "split": name}
+            {
+                **to_torch(
+                    batch.select(order[i : i + self.eval_batch_size]), self.pad_to_multiple, self.max_seq_len
+                ),
+                "split": name,
+            }
             for i in range(0, n_sequences, self.eval_batch_size)
         ]
 
@@ -287,13 +322,17 @@ class BiographyDataModule(L.LightningDataModule):
             start_step,
             rank,
             self.hparams.shuffle_sentences,
+            self.pad_to_multiple,
         )
+        # Pinned host memory lets Lightning's non-blocking copy overlap the previous step on a GPU.
+        on_gpu = trainer is not None and trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             stream,
             batch_size=None,
             num_workers=self.num_workers,
             persistent_workers=False,
             prefetch_factor=4 if self.num_workers else None,
+            pin_memory=on_gpu,
         )
 
     def val_dataloader(self) -> list[DataLoader]:

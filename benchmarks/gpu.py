@@ -1,0 +1,363 @@
+"""GPU benchmark of the paper-scale run: step rate, tokens/s, MFU, padding, data headroom, eval share, memory.
+
+One H100 or H200 (about 4-6 minutes, compiles included):
+
+    python benchmarks/gpu.py --out results/gpu_h100
+
+CPU smoke test of the same code path (tiny sizes; ``--compile-backend eager`` skips the C++ compiler):
+
+    python benchmarks/gpu.py --device cpu --preset tiny --steps 6 --warmup 2 --precision 32-true \\
+        --modes eager,compiled --compile-backend eager --out /tmp/gpu_smoke
+
+Every mode runs a real ``Trainer.fit`` of ``FactLearner`` on the ``BiographyDataModule`` stream (DataLoader
+workers, pinned memory) with the TensorBoard logger on, and is timed over a window after ``--warmup`` steps
+with one device synchronisation at each end (none per step). ``plain`` is a hand-written PyTorch loop on the
+same model, batches and precision, the reference for the Lightning overhead. Writes ``results.json`` and
+``results.md`` to ``--out``.
+
+FLOPs per step count useful work on non-pad tokens only: ``6 * P * n`` (P: parameters of all matmuls, i.e.
+without the embedding lookups) plus causal attention ``6 * n_layer * d_model * n^2`` per sequence of ``n``
+non-pad input tokens (forward and backward). MFU divides by ``--peak-tflops`` (default from the device name:
+989 TFLOP/s dense bf16 for H100 SXM and H200; H100 PCIe is 756: pass it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream, padded_length
+from factdyn.system import FactLearner, compile_model
+
+PRESETS = {
+    "paper": dict(
+        n_layer=8, n_head=8, d_model=512, d_mlp=2048, batch_size=128, n_individuals=64000,
+        n_unseen=16000, n_eval=4096, eval_batch_size=512, max_steps=16000,
+    ),
+    "quickstart": dict(
+        n_layer=4, n_head=4, d_model=128, d_mlp=512, batch_size=32, n_individuals=2000,
+        n_unseen=500, n_eval=512, eval_batch_size=256, max_steps=2500,
+    ),
+    "tiny": dict(
+        n_layer=2, n_head=2, d_model=16, d_mlp=32, batch_size=8, n_individuals=64,
+        n_unseen=16, n_eval=16, eval_batch_size=16, max_steps=8,
+    ),
+}  # fmt: skip
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
+MODES = {
+    # name: (compiled, compile mode)
+    "plain": (False, None),
+    "eager": (False, None),
+    "compiled": (True, "default"),
+    "compiled-reduce-overhead": (True, "reduce-overhead"),
+    "compiled-max-autotune": (True, "max-autotune"),
+}
+
+
+def paper_eval_steps(max_steps: int) -> list[int]:
+    """The paper's evaluation schedule: every 125 steps up to 2,000, then 32 evenly spaced to the end."""
+    early = list(range(125, min(2000, max_steps) + 1, 125))
+    late = np.linspace(2000, max_steps, 33)[1:].round().astype(int).tolist() if max_steps > 2000 else []
+    return sorted(set(early + late))
+
+
+def make_datamodule(p: dict, workers: int, pad_to_multiple: int) -> BiographyDataModule:
+    dm = BiographyDataModule(
+        n_individuals=p["n_individuals"],
+        n_unseen=p["n_unseen"],
+        batch_size=p["batch_size"],
+        eval_batch_size=p["eval_batch_size"],
+        n_val_sequences=p["n_eval"],
+        n_unseen_sequences=p["n_eval"],
+        num_workers=workers,
+        pad_to_multiple=pad_to_multiple,
+    )
+    dm.setup()
+    return dm
+
+
+def make_system(dm: BiographyDataModule, p: dict, mode: str, backend: str) -> FactLearner:
+    torch.manual_seed(0)
+    compiled, compile_mode = MODES[mode]
+    system = FactLearner(
+        dm.vocab_size, dm.max_seq_len, dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
+        n_layer=p["n_layer"], n_head=p["n_head"], d_model=p["d_model"], d_mlp=p["d_mlp"],
+        compile=compiled and backend == "inductor", compile_mode=compile_mode or "default",
+    )  # fmt: skip
+    if compiled and backend != "inductor":
+        system._forward = compile_model(system.model, dynamic=True, backend=backend)
+    return system
+
+
+def matmul_params(system: FactLearner) -> int:
+    wte, wpe = system.model.transformer.wte.weight, system.model.transformer.wpe.weight
+    return sum(p.numel() for p in system.model.parameters()) - wte.numel() - wpe.numel()
+
+
+def step_work(dm: BiographyDataModule, p: dict, steps: range, params: int) -> dict[str, float]:
+    """Non-pad input tokens, useful FLOPs and pad fraction of the training batches ``steps`` (pure of k)."""
+    stream = BiographyStream(
+        dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, dm.seed, 0, 0, True
+    )
+    tokens = flops = padded = 0.0
+    for k in steps:
+        batch = stream.batch_at(k)
+        n = batch.lengths - 1  # input tokens that predict a real target
+        tokens += n.sum()
+        flops += 6 * params * n.sum() + 6 * p["n_layer"] * p["d_model"] * (n.astype(float) ** 2).sum()
+        length = padded_length(batch.tokens.shape[1], dm.pad_to_multiple, dm.max_seq_len)
+        padded += len(n) * (length - 1)
+    k = len(steps)
+    return {"tokens": tokens / k, "flops": flops / k, "pad_fraction": 1 - tokens / padded}
+
+
+def eval_pad_fraction(dm: BiographyDataModule) -> float:
+    """Pad fraction of the fixed evaluation batches (sorted by length when built)."""
+    targets = [b["tokens"][:, 1:] for name in dm.eval_set_names() for b in dm.eval_batches[name]]
+    return float(sum((t == 0).sum() for t in targets) / sum(t.numel() for t in targets))
+
+
+class WindowTimer(L.Callback):
+    """Wall time of the steps after ``warmup``; synchronises the device only at the window's two ends."""
+
+    def __init__(self, warmup: int, count_syncs: bool) -> None:
+        self.warmup = warmup
+        self.count_syncs = count_syncs
+        self.start = self.end = 0.0
+        self.steps = 0
+
+    def _sync(self, module: L.LightningModule) -> None:
+        if module.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.warmup:
+            self._sync(pl_module)
+            if pl_module.device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            if self.count_syncs and pl_module.device.type == "cuda":
+                torch.cuda.set_sync_debug_mode("warn")
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        if pl_module.device.type == "cuda":
+            torch.cuda.set_sync_debug_mode("default")
+        self._sync(pl_module)
+        self.end = time.perf_counter()
+        self.steps = trainer.global_step - self.warmup
+
+
+def run_fit(dm, p, mode, args, out: Path) -> dict:
+    system = make_system(dm, p, mode, args.compile_backend)
+    timer = WindowTimer(args.warmup, count_syncs=True)
+    trainer = L.Trainer(
+        max_steps=args.warmup + args.steps,
+        accelerator=args.device,
+        devices=1,
+        precision=args.precision,
+        logger=L.pytorch.loggers.TensorBoardLogger(out / "tb", name=mode, default_hp_metric=False),
+        log_every_n_steps=50,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        callbacks=[timer],
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(system, datamodule=dm)
+    syncs = sum("synchroniz" in str(w.message) for w in caught)
+    result = {"seconds": timer.end - timer.start, "steps": timer.steps, "syncs": syncs}
+    result["peak_memory_gib"] = (
+        torch.cuda.max_memory_allocated() / 2**30 if args.device == "cuda" else float("nan")
+    )
+    result["eval_seconds"] = time_eval(system, dm, args)
+    return result
+
+
+def time_eval(system: FactLearner, dm: BiographyDataModule, args) -> float:
+    """Seconds of one evaluation of both eval sets (second of two runs: compiled shapes are warm)."""
+    trainer = L.Trainer(
+        accelerator=args.device, devices=1, precision=args.precision, logger=False,
+        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+    )  # fmt: skip
+    seconds = []
+    for _ in range(2):
+        start = time.perf_counter()
+        trainer.validate(system, datamodule=dm, verbose=False)
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+    return seconds[-1]
+
+
+def run_plain(dm, p, args) -> dict:
+    """A hand-written loop: same model, fused AdamW, autocast, batches from the same DataLoader."""
+    device = torch.device(args.device)
+    system = make_system(dm, p, "eager", args.compile_backend).to(device)
+    net = system.model
+    opt = torch.optim.AdamW(
+        net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=device.type == "cuda"
+    )
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
+    loader = iter(dm.train_dataloader())
+    start = 0.0
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+        tokens = next(loader)["tokens"].to(device, non_blocking=True)
+        with autocast:
+            logits = net(tokens[:, :-1])
+        targets = tokens[:, 1:]
+        loss = torch.nn.functional.cross_entropy(
+            logits.float().flatten(0, 1), targets.flatten(), ignore_index=0
+        )
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return {"seconds": time.perf_counter() - start, "steps": args.steps, "syncs": float("nan")}
+
+
+def data_rate(dm: BiographyDataModule, seconds: float) -> float:
+    """Biographies per second out of the training DataLoader with the configured workers."""
+    loader = iter(dm.train_dataloader())
+    next(loader)  # workers started
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        n += next(loader)["tokens"].shape[0]
+    return n / (time.perf_counter() - start)
+
+
+def markdown(summary: dict) -> str:
+    head = summary["setup"]
+    lines = [
+        f"Device: {head['device']}; precision {head['precision']}; preset {head['preset']} "
+        f"(batch {head['batch_size']}); peak {head['peak_tflops']} TFLOP/s assumed; torch {head['torch']}.",
+        f"Pad fraction: training batches {head['pad_fraction']:.3f}, evaluation batches "
+        f"{head['eval_pad_fraction']:.3f} (pad_to_multiple {head['pad_to_multiple']}). "
+        f"Data pipeline: {head['data_rate']:,.0f} biographies/s with "
+        f"{head['workers']} workers, {head['data_rate_one_core']:,.0f} on one core.",
+        "",
+        "| mode | ms/step | steps/s | non-pad tokens/s | MFU | syncs/step | data headroom | eval s | "
+        "eval share (paper schedule) | projected run min | peak GiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode, r in summary["modes"].items():
+        lines.append(
+            f"| {mode} | {r['ms_per_step']:.2f} | {r['steps_per_s']:.1f} | {r['tokens_per_s']:,.0f} | "
+            f"{r['mfu']:.3f} | {r['syncs_per_step']:.2f} | {r['data_headroom']:.1f}x | "
+            f"{r.get('eval_seconds', float('nan')):.2f} | {r.get('eval_share', float('nan')):.3f} | "
+            f"{r['projected_minutes']:.1f} | {r['peak_memory_gib']:.2f} |"
+        )
+    if "fit_over_plain" in summary:
+        lines += ["", f"factdyn fit / plain loop (time per step, eager): {summary['fit_over_plain']:.3f}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper")
+    parser.add_argument("--precision", default="bf16-mixed", choices=["bf16-mixed", "32-true"])
+    parser.add_argument("--modes", default="plain,eager,compiled,compiled-reduce-overhead")
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per mode")
+    parser.add_argument("--warmup", type=int, default=40, help="untimed steps first (compilation)")
+    parser.add_argument("--workers", type=int, default=4, help="DataLoader workers")
+    parser.add_argument("--pad-to-multiple", type=int, default=8)
+    parser.add_argument("--peak-tflops", type=float, default=None)
+    parser.add_argument("--compile-backend", default="inductor", help="'eager' for CPU smoke tests")
+    parser.add_argument("--data-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    modes = args.modes.split(",")
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        parser.error(f"--modes: unknown {sorted(unknown)}; allowed: {', '.join(MODES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    p = PRESETS[args.preset]
+    name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
+    peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+    dm = make_datamodule(p, args.workers, args.pad_to_multiple)
+    params = matmul_params(make_system(dm, p, "eager", "eager"))
+    work = step_work(dm, p, range(args.warmup, args.warmup + args.steps), params)
+    rate = data_rate(dm, args.data_seconds)
+    one_core = data_rate(make_datamodule(p, 0, args.pad_to_multiple), args.data_seconds)
+    eval_steps = paper_eval_steps(p["max_steps"])
+    summary: dict = {
+        "setup": {
+            "device": name, "precision": args.precision, "preset": args.preset, "batch_size": p["batch_size"],
+            "peak_tflops": peak, "torch": torch.__version__, "matmul_params": params,
+            "pad_fraction": work["pad_fraction"], "pad_to_multiple": args.pad_to_multiple,
+            "workers": args.workers, "data_rate": rate, "data_rate_one_core": one_core,
+            "useful_flops_per_step": work["flops"], "non_pad_tokens_per_step": work["tokens"],
+            "eval_pad_fraction": eval_pad_fraction(dm),
+            "paper_eval_steps": len(eval_steps), "max_steps": p["max_steps"],
+        },
+        "modes": {},
+    }  # fmt: skip
+    print(json.dumps(summary["setup"], indent=1), flush=True)
+    for mode in modes:
+        print(f"--- {mode}", flush=True)
+        r = run_plain(dm, p, args) if mode == "plain" else run_fit(dm, p, mode, args, args.out)
+        s = r["seconds"] / r["steps"]
+        r.update(
+            ms_per_step=s * 1e3,
+            steps_per_s=1 / s,
+            tokens_per_s=work["tokens"] / s,
+            mfu=work["flops"] / s / (peak * 1e12) if peak else float("nan"),
+            syncs_per_step=r["syncs"] / r["steps"],
+            data_headroom=rate / (p["batch_size"] / s),
+            peak_memory_gib=r.get("peak_memory_gib", float("nan")),
+        )
+        train_seconds = p["max_steps"] * s
+        if "eval_seconds" in r:
+            # Share of the run spent evaluating, and the worst interval (125 steps between evaluations).
+            r["eval_share"] = len(eval_steps) * r["eval_seconds"] / train_seconds
+            r["eval_share_worst_interval"] = r["eval_seconds"] / (125 * s)
+            train_seconds += len(eval_steps) * r["eval_seconds"]
+        r["projected_minutes"] = train_seconds / 60
+        summary["modes"][mode] = r
+        print(json.dumps(r), flush=True)
+    if "plain" in summary["modes"] and "eager" in summary["modes"]:
+        summary["fit_over_plain"] = (
+            summary["modes"]["eager"]["ms_per_step"] / summary["modes"]["plain"]["ms_per_step"]
+        )
+    (args.out / "results.json").write_text(json.dumps(_jsonable(summary), indent=1))
+    table = markdown(summary)
+    (args.out / "results.md").write_text(table)
+    print(table)
+
+
+def _jsonable(x):
+    """NaN (not measured, e.g. memory on CPU) as null, numpy numbers as Python numbers."""
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+if __name__ == "__main__":
+    main()
