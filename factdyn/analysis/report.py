@@ -43,7 +43,11 @@ SEED_KEY = "seed_everything"
 N_KEY = "data.n_individuals"
 STEPS_KEY = "trainer.max_steps"
 # (pre-training loss, fine-tuning loss) tag pairs for fine-tuning trajectories, first match wins.
-FINETUNE_PAIRS = (("toy/old_loss", "toy/new_loss"), ("val/attr_loss", "new/attr_loss"))
+FINETUNE_PAIRS = (
+    ("toy/old_loss", "toy/new_loss"),
+    ("ft_old/attr_loss", "ft_new/attr_loss"),
+    ("val/attr_loss", "new/attr_loss"),
+)
 SEEN_UNSEEN = (
     ("attr_loss", "attribute loss (nats)"),
     ("attr_acc", "attribute accuracy"),
@@ -163,9 +167,18 @@ def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
     return out
 
 
+MAX_LABEL = 40
+"""Longer legend labels (many factors, or callback lists) fall back to the run's name."""
+
+
 def label(info: RunInfo, keys: Sequence[str]) -> str:
-    parts = [f"{k.rsplit('.', 1)[-1]}={info.config[k]}" for k in keys if info.config.get(k) is not None]
-    return ", ".join(parts) or info.run.path.parent.name
+    parts = [
+        f"{k.rsplit('.', 1)[-1]}={info.config[k]}"
+        for k in keys
+        if info.config.get(k) is not None and not isinstance(info.config[k], (list, dict))
+    ]
+    text = ", ".join(parts)
+    return text if text and len(text) <= MAX_LABEL else info.run.path.parent.name
 
 
 def group_by(infos: Sequence[RunInfo], keys: Sequence[str]) -> dict[tuple, list[RunInfo]]:
