@@ -138,3 +138,36 @@ def test_fast_dev_run_writes_nothing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     cli_main(tiny_args(tmp_path / "logs", "--trainer.fast_dev_run", "2"))
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == []
+
+
+def test_nonfinite_check_read_every_n_steps_still_stops_naming_the_faulty_step(tmp_path: Path) -> None:
+    """With check_every_n_steps > 1 (sync-free steps on a GPU) the fault is latched on the device."""
+    with pytest.raises(NonFiniteLossError, match="at step 2; its gradients were zeroed .* stopped at step 3"):
+        cli_main(
+            tiny_args(
+                tmp_path / "logs",
+                "--nonfinite.check_every_n_steps",
+                "4",
+                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks.steps",
+                "[2]",
+            )
+        )
+    for path in sorted((tmp_path / "logs" / "tiny" / "version_0" / "checkpoints").glob("*.ckpt")):
+        state = load_verified(path)["state_dict"]
+        assert all(torch.isfinite(v).all() for v in state.values()), path
+
+
+def test_nonfinite_skip_read_every_n_steps_keeps_the_weights_finite(run_tiny) -> None:
+    cli, _ = run_tiny(
+        "--nonfinite.action",
+        "skip",
+        "--nonfinite.check_every_n_steps",
+        "4",
+        "--trainer.callbacks+=tests.faults.PoisonLossAt",
+        "--trainer.callbacks.steps",
+        "[1, 5]",
+    )
+    guard = next(c for c in cli.trainer.callbacks if type(c).__name__ == "NonFiniteGuard")
+    assert guard.skipped_steps == [1, 5] and cli.trainer.global_step == 8
+    assert all(torch.isfinite(p).all() for p in cli.model.parameters())
