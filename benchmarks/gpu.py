@@ -33,6 +33,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream, padded_length
 from factdyn.system import FactLearner, compile_model
@@ -217,16 +218,7 @@ def run_plain(dm, p, args) -> dict:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-        tokens = next(loader)["tokens"].to(device, non_blocking=True)
-        with autocast:
-            logits = net(tokens[:, :-1])
-        targets = tokens[:, 1:]
-        loss = torch.nn.functional.cross_entropy(
-            logits.float().flatten(0, 1), targets.flatten(), ignore_index=0
-        )
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        plain_step(net, opt, next(loader)["tokens"].to(device, non_blocking=True), autocast)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return {"seconds": time.perf_counter() - start, "steps": args.steps, "syncs": float("nan")}

@@ -15,6 +15,7 @@ import time
 import lightning as L
 import numpy as np
 import torch
+from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream, to_torch
 from factdyn.system import FactLearner
@@ -75,16 +76,9 @@ def plain_loop(dm: BiographyDataModule, p: dict, steps: int, device: str, precis
     times = []
     for step in range(steps):
         start = time.perf_counter()
-        tokens = to_torch(stream.batch_at(step))["tokens"].to(device, non_blocking=True)
-        with autocast:
-            logits = net(tokens[:, :-1])
-        targets = tokens[:, 1:]
-        loss = torch.nn.functional.cross_entropy(
-            logits.float().flatten(0, 1), targets.flatten(), ignore_index=0
+        plain_step(
+            net, opt, to_torch(stream.batch_at(step))["tokens"].to(device, non_blocking=True), autocast
         )
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
