@@ -30,6 +30,7 @@ from factdyn.callbacks import (
     BucketMetrics,
     CheckpointSchedule,
     ExposureCounter,
+    HallucinationExamples,
     NonFiniteGuard,
     PhaseDetector,
     RunSummary,
@@ -129,6 +130,7 @@ class FactdynCLI(LightningCLI):
         parser.add_lightning_class_args(BucketMetrics, "bucket_metrics")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.add_lightning_class_args(PhaseDetector, "phases")
+        parser.add_lightning_class_args(HallucinationExamples, "hallucination_examples")
         parser.add_lightning_class_args(NonFiniteGuard, "nonfinite")
         parser.add_lightning_class_args(ValidationOnResume, "validation_on_resume")
         parser.set_defaults(

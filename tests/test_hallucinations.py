@@ -61,9 +61,7 @@ def test_seen_vs_unseen_row() -> None:
 def test_tiny_run_writes_examples_and_hallucination_gap(run_tiny) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    cli, run_dir = run_tiny(
-        "--trainer.callbacks+=HallucinationExamples", "--trainer.callbacks.n_individuals", "2"
-    )
+    cli, run_dir = run_tiny("--hallucination_examples.n_individuals", "2")
     (events,) = run_dir.glob("events.out.tfevents.*")
     acc = EventAccumulator(str(events), size_guidance={"tensors": 0})
     acc.Reload()

@@ -73,7 +73,8 @@ def format_summary(summary: dict[str, Any], path: Path) -> str:
         f"{summary['wall_seconds']:.0f} s",
         f"  no-knowledge baseline      {summary['baseline_attr_loss']:.3f} nats",
     ]
-    for tag in ("val/attr_loss", "val/attr_acc", "unseen/attr_loss", "unseen/attr_acc", "train/loss"):
+    shown = ("val", "ft_old", "ft_new", "unseen")
+    for tag in [f"{p}/{m}" for p in shown for m in ("attr_loss", "attr_acc")] + ["train/loss"]:
         if final.get(tag) is not None:
             lines.append(f"  {tag:<26} {final[tag]:.4f}")
     if "plateau" in summary:
