@@ -187,18 +187,20 @@ class FactdynCLI(LightningCLI):
             path, run_dir, skipped = found
             for line in skipped:
                 rank_zero_warn(f"skipping corrupt checkpoint {line}")
+            checkpoint = load_verified(path)
         elif ckpt_path in ("best", "hpc", "registry") or str(ckpt_path).startswith("registry:"):
             raise ValueError(f"ckpt_path must be 'last' or a checkpoint file for fit, got {ckpt_path!r}")
         else:
             path = Path(ckpt_path)
-            load_verified(path)  # one-line error for a missing or corrupt file, before anything is created
+            checkpoint = load_verified(
+                path
+            )  # a one-line error for a missing or corrupt file, before any run dir
             run_dir = path.resolve().parent.parent
             if (
                 logger is None
                 or run_dir.parent != (Path(logger["save_dir"]) / str(logger["name"] or "")).resolve()
             ):
                 run_dir = None
-        checkpoint = load_verified(path)
         self.resume_step = int(checkpoint.get("global_step", 0))
         config["ckpt_path"] = str(path)
         if run_dir is not None:
