@@ -10,10 +10,12 @@ the two mixers alternate over ``--repeats`` rounds and the medians are printed w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
 import torch
+from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream, to_torch
 from factdyn.model import Transformer, TransformerConfig
@@ -32,14 +34,7 @@ def step_times(mixer: str, shape: dict, batches: list[torch.Tensor], device: str
     times = []
     for tokens in batches:
         start = time.perf_counter()
-        tokens = tokens.to(device)
-        logits = model(tokens[:, :-1])
-        loss = torch.nn.functional.cross_entropy(
-            logits.flatten(0, 1), tokens[:, 1:].flatten(), ignore_index=0
-        )
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        plain_step(model, opt, tokens.to(device), contextlib.nullcontext())
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)

@@ -263,9 +263,7 @@ def plot_curves(infos: Sequence[RunInfo], keys: list[str], path: Path) -> bool:
     ax_acc.set_title("Attribute accuracy (Fig. 2 middle)")
     ax_loss.legend(fontsize=7)
     ax_acc.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -325,10 +323,15 @@ def plot_plateau_vs_n(fits: dict[str, tuple[PowerLaw, dict[int, list[int]]]], pa
     ax.set(xscale="log", yscale="log", xlabel="number of individuals N", ylabel="plateau end (steps)")
     ax.set_title("Plateau end vs population size (Fig. 2 right)")
     ax.legend(fontsize=7)
+    _save(fig, path)
+    return True
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Write a figure at the report's resolution and free it."""
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+    _pyplot().close(fig)
 
 
 def _heatmap(ax, fig, rows: list, cols: list, values: np.ndarray, title: str, xlabel: str, ylabel: str, fmt):
@@ -401,9 +404,7 @@ def plot_heatmaps(tables: dict[str, tuple[list, list, np.ndarray]], path: Path) 
                 "training steps", "number of individuals N", lambda v: f"{v:g}",
             )  # fmt: skip
             fig.colorbar(image, ax=ax, label="best α")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -429,9 +430,7 @@ def plot_hallucinations(infos: Sequence[RunInfo], keys: list[str], path: Path, m
     axes[0].set_yscale("log")
     axes[0].set_title("Seen vs unseen individuals (Fig. M)")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -468,9 +467,7 @@ def plot_finetuning(infos: Sequence[RunInfo], keys: list[str], path: Path) -> bo
     )
     ax.set_title("Fine-tuning trajectories (Fig. 5 middle/right); grey: start")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -504,9 +501,7 @@ def plot_patching(infos: Sequence[RunInfo], path: Path) -> bool:
     ax.set(yscale="log", xlabel="training step", ylabel="attribute loss (nats)")
     ax.set_title(f"Attention patching from step {first_start} (Fig. 3 middle)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -535,9 +530,7 @@ def plot_attention(infos: Sequence[RunInfo], keys: list[str], path: Path, max_gr
             ax.set(xlabel="training step", ylabel="total attention", title=title, ylim=(0, 1))
     axes[0].legend(fontsize=7)
     fig.suptitle("Attention circuits (Fig. 3 right)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
