@@ -35,7 +35,8 @@ import numpy as np
 import torch
 from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream, padded_length
+from factdyn.data.batches import padded_length
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.system import FactLearner, compile_model
 
 PRESETS = {
@@ -94,7 +95,8 @@ def make_system(dm: BiographyDataModule, p: dict, mode: str, backend: str) -> Fa
         compile=compiled and backend == "inductor", compile_mode=compile_mode or "default",
     )  # fmt: skip
     if compiled and backend != "inductor":
-        system._forward = compile_model(system.model, dynamic=True, backend=backend)
+        # Outside the module tree, as FactLearner keeps its own compiled model (no duplicate weights).
+        system.__dict__["_forward"] = compile_model(system.model, dynamic=True, backend=backend)
     return system
 
 
@@ -218,7 +220,8 @@ def run_plain(dm, p, args) -> dict:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-        plain_step(net, opt, next(loader)["tokens"].to(device, non_blocking=True), autocast)
+        batch = dm.on_after_batch_transfer(next(loader).to(device, non_blocking=True), 0)
+        plain_step(net, opt, batch["tokens"], autocast)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return {"seconds": time.perf_counter() - start, "steps": args.steps, "syncs": float("nan")}
@@ -230,7 +233,7 @@ def data_rate(dm: BiographyDataModule, seconds: float) -> float:
     next(loader)  # workers started
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        n += next(loader)["tokens"].shape[0]
+        n += next(loader).shape[0]  # packed batches: (B, width)
     return n / (time.perf_counter() - start)
 
 

@@ -17,7 +17,8 @@ import time
 import torch
 from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream, to_torch
+from factdyn.data.batches import to_torch
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.model import Transformer, TransformerConfig
 
 SHAPES = {

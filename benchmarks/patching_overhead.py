@@ -22,7 +22,8 @@ import torch
 
 from factdyn.callbacks import AttentionStatistics
 from factdyn.data import BiographyDataModule
-from factdyn.data.datamodule import BiographyStream, to_torch
+from factdyn.data.batches import to_torch
+from factdyn.data.datamodule import BiographyStream
 from factdyn.model import Transformer, TransformerConfig
 from factdyn.patching import patched_attention
 

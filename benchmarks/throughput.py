@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream, to_torch
+from factdyn.data.batches import pack_batch, to_torch
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.system import FactLearner
 
 PRESETS = {
@@ -55,12 +56,12 @@ def model(dm: BiographyDataModule, p: dict) -> FactLearner:
 
 
 def data_rate(dm: BiographyDataModule, seconds: float = 2.0, batch_size: int | None = None) -> float:
-    """Biographies per second of one core: sample individuals, assemble, build the batch tensors."""
+    """Biographies per second of one core: sample individuals, assemble, build and pack the batch tensors."""
     batch_size = batch_size or dm.batch_size
     stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, batch_size, 0, 0, 0, True)
     n, step, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        to_torch(stream.batch_at(step))
+        pack_batch(stream.tensors_at(step))
         n += batch_size
         step += 1
     return n / (time.perf_counter() - start)

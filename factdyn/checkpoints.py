@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def __init__(self, config: str | None = None) -> None:
         super().__init__()
         self.config = config
+        self.save_seconds = 0.0  # time spent writing checkpoints (the run summary reports it)
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
@@ -135,7 +137,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             "step": int(checkpoint.get("global_step", -1)),
             "config": self.config,
         }
+        start = time.perf_counter()
         save_checkpoint_file(checkpoint, path)
+        self.save_seconds += time.perf_counter() - start
 
     def load_checkpoint(
         self,

@@ -55,8 +55,8 @@ class FactLearner(L.LightningModule):
         min_lr: final learning rate of the cosine (paper: 1e-7).
         warmup_steps: linear warm-up steps (paper: 0).
         decay_steps: length of the cosine; ``None`` uses ``trainer.max_steps``.
-        compile: wrap the model in ``torch.compile`` (needs the fused attention path and no hooks: pattern
-            recording and patching refuse a compiled model).
+        compile: ``torch.compile`` the model for training steps (evaluation stays eager; needs the fused
+            attention path and no hooks: pattern recording and patching refuse a compiled model).
         compile_mode: ``torch.compile`` mode: ``default``, ``reduce-overhead`` (CUDA graphs: fewer kernel
             launches) or ``max-autotune`` (also tunes matmul kernels; long first compile).
         compile_dynamic: compile with a symbolic sequence length (``True``: one graph whatever the padded
@@ -147,7 +147,9 @@ class FactLearner(L.LightningModule):
             no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
         )
         self.eval_metrics = torch.nn.ModuleDict({name: AttributeMetrics(attributes) for name in EVAL_SETS})
-        self._forward = (
+        # Set in ``__dict__``, outside the module tree: registered, the compiled wrapper would put a second
+        # copy of every weight (``_forward._orig_mod.*``) into the state dict and every checkpoint.
+        self.__dict__["_forward"] = (
             compile_model(self.model, mode=compile_mode, dynamic=compile_dynamic) if compile else self.model
         )
 
@@ -187,11 +189,15 @@ class FactLearner(L.LightningModule):
         """Next-token logits (B, T, V) for token ids (B, T)."""
         return self._forward(tokens)
 
-    def shared_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Forward a batch; return the LM loss, per-token NLL and the targets' value-slot map."""
+    def shared_step(self, batch: dict[str, torch.Tensor], compiled: bool = True) -> dict[str, torch.Tensor]:
+        """Forward a batch; return the LM loss, per-token NLL and the targets' value-slot map.
+
+        ``compiled=False`` runs the model eagerly even when ``compile`` is on (evaluation does: see
+        :meth:`validation_step`).
+        """
         tokens = batch["tokens"]
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
-        logits = self(inputs)
+        logits = self(inputs) if compiled else self.model(inputs)
         nll = token_nll(logits, targets)
         not_pad = targets != 0
         loss = (nll * not_pad).sum() / not_pad.sum()
@@ -226,8 +232,13 @@ class FactLearner(L.LightningModule):
     def validation_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> dict[str, Any]:
-        """Update the split's metrics; return per-value results for callbacks (buckets, examples)."""
-        out = self.shared_step(batch)
+        """Update the split's metrics; return per-value results for callbacks (buckets, examples).
+
+        Always eager: a compiled model would compile (and, with CUDA graphs, record) a second graph for
+        no-grad forwards at the evaluation batch size, which costs more than the few large evaluation
+        batches of a run save.
+        """
+        out = self.shared_step(batch, compiled=False)
         value_loss, value_correct = attribute_loss_and_correct(
             out["logits"], out["targets"], out["slot"], N_SLOTS, nll=out["nll"]
         )

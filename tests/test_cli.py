@@ -38,6 +38,9 @@ def test_tiny_fit_writes_events_summary_config_and_checkpoints(run_tiny) -> None
     assert summary["steps"] == 8 and summary["n_individuals"] == 64 and summary["seed"] == 0
     assert summary["baseline_attr_loss"] == pytest.approx(6.785, abs=1e-3)
     assert summary["wall_seconds"] > 0
+    split = summary["time_split"]  # 2 evaluations and 6 checkpoint writes, each part of the wall time
+    assert 0 < split["validation_seconds"] < summary["wall_seconds"]
+    assert 0 < split["checkpoint_seconds"] < summary["wall_seconds"]
     for tag in REQUIRED_TAGS:
         assert summary["final"][tag] is not None, tag
     scalars = read_scalars(run_dir)

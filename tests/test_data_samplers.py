@@ -238,7 +238,7 @@ def test_replay_datamodule_concatenates_new_then_train() -> None:
     pop = dm.train_population
     assert (pop.names[:16] == dm.populations["new"].names).all()
     assert (pop.names[16:] == dm.populations["train"].names).all()
-    batch = next(iter(dm.train_dataloader()))
+    batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     individual = batch["individual"].numpy()
     assert individual.max() < 80
     # The tokens of each row are about that row's individual of the concatenated population.

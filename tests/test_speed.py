@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream, padded_length, to_torch
+from factdyn.data.batches import padded_length, to_torch
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.system import compile_model
 from tests.conftest import tiny_args
 
@@ -129,3 +130,31 @@ def test_gpu_benchmark_runs_on_cpu(tmp_path) -> None:
     assert 0 < results["setup"]["pad_fraction"] < 0.5
     assert results["fit_over_plain"] > 0
     assert "| compiled |" in (out / "results.md").read_text()
+
+
+def test_compiled_model_puts_no_second_copy_of_the_weights_in_checkpoints() -> None:
+    from factdyn.system import FactLearner
+
+    def keys(**kwargs) -> list[str]:
+        shape = dict(n_layer=1, n_head=1, d_model=8, d_mlp=8)
+        return list(FactLearner(50, 16, ["a"], [10], "fp", **shape, **kwargs).state_dict())
+
+    assert keys(compile=True, compile_mode="reduce-overhead") == keys(compile=False)
+
+
+@pytest.mark.slow
+def test_inductor_compiled_static_shape_run_trains_and_loads_uncompiled(run_tiny) -> None:
+    """configs/presets/gpu_fast.yaml's settings through a real inductor compile (on CPU: no CUDA graphs)."""
+    from factdyn.system import FactLearner
+
+    cli, run_dir = run_tiny(
+        "--model.compile=true",
+        "--model.compile_mode=reduce-overhead",
+        "--model.compile_dynamic=false",
+        "--data.pad_to_multiple=1024",
+        "--data.num_workers=1",
+    )
+    assert cli.trainer.global_step == 8
+    loaded = FactLearner.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", compile=False)
+    for name, value in cli.model.model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[name], value.cpu()), name

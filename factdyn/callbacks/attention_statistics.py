@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.attention import METRICS, attention_statistic_sums
-from factdyn.data.datamodule import to_torch
+from factdyn.data.batches import to_torch
 from factdyn.model.hooks import require_pattern_hooks, run_with_patterns
 
 SPAN_KEYS = ("name_start", "name_len", "value_start", "value_len")

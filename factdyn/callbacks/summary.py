@@ -15,6 +15,9 @@ from lightning.pytorch.callbacks import Callback
 class RunSummary(Callback):
     """Records steps, population size, seed, baseline, wall time and the last value of every logged metric.
 
+    The wall time is split into evaluation and checkpoint writing (``time_split``, this process only: a
+    resumed run counts from its restart), so a slow run shows where its time went.
+
     Other callbacks can contribute a section by implementing ``summary() -> dict`` (e.g. the phase
     detector's ``plateau``); they are found by that method, not by type, so neither depends on the other.
     """
@@ -23,9 +26,19 @@ class RunSummary(Callback):
         self.filename = filename
         self._start = 0.0
         self._elapsed_before = 0.0
+        self._validation_seconds = 0.0
+        self._validation_start: float | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._validation_start = None if trainer.sanity_checking else time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validation_start is not None:
+            self._validation_seconds += time.perf_counter() - self._validation_start
+            self._validation_start = None
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # trainer.log_dir broadcasts under DDP: every rank must ask for it (else rank zero hangs).
@@ -51,6 +64,10 @@ class RunSummary(Callback):
             "seed": getattr(datamodule, "seed", None),
             "baseline_attr_loss": getattr(pl_module, "baseline_attr_loss", None),
             "wall_seconds": round(self._elapsed_before + time.perf_counter() - self._start, 2),
+            "time_split": {
+                "validation_seconds": round(self._validation_seconds, 2),
+                "checkpoint_seconds": round(getattr(trainer.strategy.checkpoint_io, "save_seconds", 0.0), 2),
+            },
             "log_dir": log_dir,
             "final": {k: (None if math.isnan(v) else v) for k, v in final.items()},
         }
@@ -68,9 +85,11 @@ class RunSummary(Callback):
 
 def format_summary(summary: dict[str, Any], path: Path) -> str:
     final = summary["final"]
+    split = summary.get("time_split", {})
     lines = [
         f"\nfactdyn run finished: {summary['steps']} steps, N = {summary['n_individuals']}, "
-        f"{summary['wall_seconds']:.0f} s",
+        f"{summary['wall_seconds']:.0f} s (evaluation {split.get('validation_seconds', 0):.0f} s, "
+        f"checkpoints {split.get('checkpoint_seconds', 0):.0f} s)",
         f"  no-knowledge baseline      {summary['baseline_attr_loss']:.3f} nats",
     ]
     shown = ("val", "ft_old", "ft_new", "unseen")

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from factdyn.data.batches import batch_arrays, pack_batch, to_torch, unpack_batch
 from factdyn.data.biography import BiographyAssembler, BiographyBatch
 from factdyn.data.population import ROLES, Population, concat_populations, make_populations
 from factdyn.data.resources import ATTRIBUTES, load_resources
@@ -42,47 +43,12 @@ def default_corpus() -> tuple[WordTokenizer, BiographyAssembler]:
     return tokenizer, BiographyAssembler(resources, tokenizer)
 
 
-def padded_length(length: int, multiple: int, max_seq_len: int) -> int:
-    """Token length after padding so the model input (``length - 1`` tokens) is a multiple of ``multiple``.
-
-    Capped at ``max_seq_len + 1`` (an input of ``max_seq_len`` tokens), the longest the model accepts.
-    """
-    if multiple <= 1:
-        return length
-    inputs = -(-(length - 1) // multiple) * multiple
-    return max(length, min(inputs, max_seq_len) + 1)
-
-
-def to_torch(
-    batch: BiographyBatch, pad_to_multiple: int = 1, max_seq_len: int = 0
-) -> dict[str, torch.Tensor]:
-    """The tensors the training system needs: tokens, value-slot map (targets' positions) and spans.
-
-    ``pad_to_multiple > 1`` right-pads ``tokens`` (with <pad>) and ``value_slot`` (with -1) so that the
-    model's input length is a multiple of it (at most ``max_seq_len``): a compiled model then sees only a few
-    distinct shapes.
-    """
-    tokens, slot = batch.tokens, batch.value_slot()
-    extra = padded_length(tokens.shape[1], pad_to_multiple, max_seq_len) - tokens.shape[1]
-    if extra > 0:
-        tokens = np.pad(tokens, ((0, 0), (0, extra)), constant_values=0)
-        slot = np.pad(slot, ((0, 0), (0, extra)), constant_values=-1)
-    return {
-        "tokens": torch.from_numpy(tokens),
-        "value_slot": torch.from_numpy(slot),
-        "value_attr": torch.from_numpy(batch.value_attr),
-        "value_start": torch.from_numpy(batch.value_start),
-        "value_len": torch.from_numpy(batch.value_len),
-        "name_start": torch.from_numpy(batch.name_start),
-        "name_len": torch.from_numpy(batch.name_len),
-        "individual": torch.from_numpy(batch.individual),
-    }
-
-
 class BiographyStream(IterableDataset):
     """Endless training batches; batch ``k`` is a pure function of ``(seed, k, rank)``.
 
-    Each DataLoader worker produces every ``num_workers``-th step, and the DataLoader interleaves workers in
+    Yields packed batches (:func:`~factdyn.data.batches.pack_batch`: one tensor per batch, cheap to send from
+    a worker); :meth:`BiographyDataModule.on_after_batch_transfer` unpacks them on the device. Each
+    DataLoader worker produces every ``num_workers``-th step, and the DataLoader interleaves workers in
     order, so the stream does not depend on the number of workers.
     """
 
@@ -120,8 +86,16 @@ class BiographyStream(IterableDataset):
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
         step = self.start_step + worker
         while True:
-            yield to_torch(self.batch_at(step), self.pad_to_multiple, self.assembler.max_seq_len)
+            yield pack_batch(batch_arrays(self.batch_at(step), self.pad_to_multiple, self.max_seq_len))
             step += n_workers
+
+    def tensors_at(self, step: int) -> dict[str, torch.Tensor]:
+        """Batch ``step`` as the dict of tensors the training step reads (padded as configured)."""
+        return to_torch(self.batch_at(step), self.pad_to_multiple, self.max_seq_len)
+
+    @property
+    def max_seq_len(self) -> int:
+        return self.assembler.max_seq_len
 
 
 class BiographyDataModule(L.LightningDataModule):
@@ -147,9 +121,11 @@ class BiographyDataModule(L.LightningDataModule):
         n_val_sequences: sequences in the ``val`` set (training individuals, held-out templates).
         n_unseen_sequences: sequences in the ``unseen`` set (held-out individuals).
         n_new_sequences: sequences in the ``new`` set (fine-tuning individuals; only when ``n_new > 0``).
-        num_workers: DataLoader worker processes for the training stream.
+        num_workers: DataLoader worker processes for the training stream (each sends one packed tensor per
+            batch; 2-4 keep a paper-scale model on one GPU fed, 0 builds batches in the training process).
         pad_to_multiple: pad every batch so the model's input length is a multiple of this (8 or 16 with
-            ``model.compile``: few distinct shapes; 1, no extra padding, is best on CPU).
+            ``model.compile``: few distinct shapes; at least ``max_seq_len``: every batch at full length, one
+            shape, for CUDA graphs; 1, no extra padding, is best on CPU).
         seed: seed of the populations, the template splits, the evaluation sets and the training stream.
     """
 
@@ -334,6 +310,10 @@ class BiographyDataModule(L.LightningDataModule):
             prefetch_factor=4 if self.num_workers else None,
             pin_memory=on_gpu,
         )
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Unpack a training batch once it is on the device (evaluation batches are dicts already)."""
+        return unpack_batch(batch, len(ATTRIBUTES)) if isinstance(batch, torch.Tensor) else batch
 
     def val_dataloader(self) -> list[DataLoader]:
         return [

@@ -1,0 +1,102 @@
+"""Data pipeline: biographies per second on one core and through DataLoader workers, packed vs per-field.
+
+    OMP_NUM_THREADS=1 python benchmarks/data_pipeline.py --workers 1,2 --consumed 5600
+
+``--consumed``: biographies per second the model trains on (e.g. 128 x steps/s from ``benchmarks/gpu.py``);
+the script then prints the headroom (pipeline rate / consumption). Each rate is the median of ``--repeats``
+runs of ``--seconds``. "per-field" sends the eight tensors of a batch separately (what the stream did before
+batches were packed): every tensor then costs a shared-memory segment and a file descriptor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from factdyn.data.batches import pack_batch
+from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+
+
+class PerFieldStream(IterableDataset):
+    """The same batches as :class:`BiographyStream`, yielded as dicts of tensors (the unpacked baseline)."""
+
+    def __init__(self, stream: BiographyStream) -> None:
+        self.stream = stream
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        step, every = (info.id, info.num_workers) if info else (0, 1)
+        while True:
+            yield self.stream.tensors_at(step)
+            step += every
+
+
+def loader_rate(dataset: IterableDataset, workers: int, seconds: float) -> float:
+    """Biographies per second out of a DataLoader over ``dataset`` (after the first batch)."""
+    loader = iter(
+        DataLoader(dataset, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None)
+    )
+    first = next(loader)
+    rows = (first if isinstance(first, torch.Tensor) else first["tokens"]).shape[0]
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        next(loader)
+        n += rows
+    rate = n / (time.perf_counter() - start)
+    del loader  # shuts the workers down before the next measurement
+    return rate
+
+
+def one_core_rate(stream: BiographyStream, seconds: float) -> float:
+    """Biographies per second built and packed in this process (no DataLoader)."""
+    n, step, start = 0, 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pack_batch(stream.tensors_at(step))
+        n += stream.batch_size
+        step += 1
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n-individuals", type=int, default=64_000)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--pad-to-multiple", type=int, default=1)
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--consumed", type=float, default=None, help="biographies/s the model consumes")
+    args = parser.parse_args()
+    dm = BiographyDataModule(
+        n_individuals=args.n_individuals, n_unseen=16, batch_size=args.batch_size,
+        n_val_sequences=1, n_unseen_sequences=1, pad_to_multiple=args.pad_to_multiple,
+    )  # fmt: skip
+    dm.setup()
+    stream = dm.train_dataloader().dataset
+
+    def median(measure) -> float:
+        return statistics.median(measure() for _ in range(args.repeats))
+
+    core = median(lambda: one_core_rate(stream, args.seconds))
+    print(f"one core, in-process: {core:,.0f} biographies/s (batch {args.batch_size}, N {dm.n_individuals})")
+    for workers in [int(w) for w in args.workers.split(",")]:
+        packed = median(lambda w=workers: loader_rate(stream, w, args.seconds))
+        fields = median(lambda w=workers: loader_rate(PerFieldStream(stream), w, args.seconds))
+        line = (
+            f"{workers} workers: packed {packed:,.0f} biographies/s, per-field {fields:,.0f} "
+            f"(packed / per-field {packed / fields:.2f}x)"
+        )
+        if args.consumed:
+            line += f"; headroom {packed / args.consumed:.1f}x of {args.consumed:,.0f} consumed"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
