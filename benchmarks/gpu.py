@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -54,13 +55,16 @@ PRESETS = {
     ),
 }  # fmt: skip
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
+FULL_LENGTH = 1024  # a pad_to_multiple >= max_seq_len: every batch at the one full length
 MODES = {
-    # name: (compiled, compile mode)
-    "plain": (False, None),
-    "eager": (False, None),
-    "compiled": (True, "default"),
-    "compiled-reduce-overhead": (True, "reduce-overhead"),
-    "compiled-max-autotune": (True, "max-autotune"),
+    # name: (compiled, compile mode, compile_dynamic, pad_to_multiple; None: --pad-to-multiple)
+    "plain": (False, None, None, None),
+    "eager": (False, None, None, None),
+    "compiled": (True, "default", True, None),
+    "compiled-static": (True, "default", False, FULL_LENGTH),
+    "compiled-reduce-overhead": (True, "reduce-overhead", True, None),
+    "cudagraphs": (True, "reduce-overhead", False, FULL_LENGTH),  # configs/presets/gpu_fast.yaml
+    "compiled-max-autotune": (True, "max-autotune", True, None),
 }
 
 
@@ -88,15 +92,16 @@ def make_datamodule(p: dict, workers: int, pad_to_multiple: int) -> BiographyDat
 
 def make_system(dm: BiographyDataModule, p: dict, mode: str, backend: str) -> FactLearner:
     torch.manual_seed(0)
-    compiled, compile_mode = MODES[mode]
+    compiled, compile_mode, dynamic, _ = MODES[mode]
     system = FactLearner(
         dm.vocab_size, dm.max_seq_len, dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
         n_layer=p["n_layer"], n_head=p["n_head"], d_model=p["d_model"], d_mlp=p["d_mlp"],
         compile=compiled and backend == "inductor", compile_mode=compile_mode or "default",
+        compile_dynamic=dynamic,
     )  # fmt: skip
     if compiled and backend != "inductor":
         # Outside the module tree, as FactLearner keeps its own compiled model (no duplicate weights).
-        system.__dict__["_forward"] = compile_model(system.model, dynamic=True, backend=backend)
+        system.__dict__["_forward"] = compile_model(system.model, dynamic=dynamic, backend=backend)
     return system
 
 
@@ -201,6 +206,14 @@ def time_eval(system: FactLearner, dm: BiographyDataModule, args) -> float:
         if args.device == "cuda":
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
+    if args.profile_eval and not (args.out / "eval_profile.txt").exists():
+        # Where an evaluation's time goes (operators by total CPU time, and device time), once per run.
+        with torch.profiler.profile() as prof:
+            trainer.validate(system, datamodule=dm, verbose=False)
+            if args.device == "cuda":
+                torch.cuda.synchronize()
+        table = prof.key_averages().table(sort_by="cpu_time_total", row_limit=40)
+        (args.out / "eval_profile.txt").write_text(table)
     return seconds[-1]
 
 
@@ -242,24 +255,27 @@ def markdown(summary: dict) -> str:
     lines = [
         f"Device: {head['device']}; precision {head['precision']}; preset {head['preset']} "
         f"(batch {head['batch_size']}); peak {head['peak_tflops']} TFLOP/s assumed; torch {head['torch']}.",
-        f"Pad fraction: training batches {head['pad_fraction']:.3f}, evaluation batches "
-        f"{head['eval_pad_fraction']:.3f} (pad_to_multiple {head['pad_to_multiple']}). "
+        f"Pad fraction: training batches {head['pad_fraction']:.3f} at pad_to_multiple "
+        f"{head['pad_to_multiple']} (per mode in the table), evaluation {head['eval_pad_fraction']:.3f}. "
         f"Data pipeline: {head['data_rate']:,.0f} biographies/s with "
         f"{head['workers']} workers, {head['data_rate_one_core']:,.0f} on one core.",
         "",
-        "| mode | ms/step | steps/s | non-pad tokens/s | MFU | syncs/step | data headroom | eval s | "
-        "eval share (paper schedule) | projected run min | peak GiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| mode | pad fraction | ms/step | steps/s | non-pad tokens/s | MFU | syncs/step | data headroom | "
+        "eval s | eval share (paper schedule) | projected run min | peak GiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, r in summary["modes"].items():
         lines.append(
-            f"| {mode} | {r['ms_per_step']:.2f} | {r['steps_per_s']:.1f} | {r['tokens_per_s']:,.0f} | "
+            f"| {mode} | {r['pad_fraction']:.3f} | {r['ms_per_step']:.2f} | {r['steps_per_s']:.1f} | "
+            f"{r['tokens_per_s']:,.0f} | "
             f"{r['mfu']:.3f} | {r['syncs_per_step']:.2f} | {r['data_headroom']:.1f}x | "
             f"{r.get('eval_seconds', float('nan')):.2f} | {r.get('eval_share', float('nan')):.3f} | "
             f"{r['projected_minutes']:.1f} | {r['peak_memory_gib']:.2f} |"
         )
     if "fit_over_plain" in summary:
         lines += ["", f"factdyn fit / plain loop (time per step, eager): {summary['fit_over_plain']:.3f}"]
+    for mode, error in summary.get("failed", {}).items():
+        lines += ["", f"{mode} failed: {error.splitlines()[0] if error else ''}"]
     return "\n".join(lines) + "\n"
 
 
@@ -279,6 +295,7 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, default=None)
     parser.add_argument("--compile-backend", default="inductor", help="'eager' for CPU smoke tests")
     parser.add_argument("--data-seconds", type=float, default=3.0)
+    parser.add_argument("--profile-eval", action="store_true", help="write eval_profile.txt (one evaluation)")
     args = parser.parse_args()
     modes = args.modes.split(",")
     unknown = set(modes) - set(MODES)
@@ -309,13 +326,24 @@ def main() -> None:
             "paper_eval_steps": len(eval_steps), "max_steps": p["max_steps"],
         },
         "modes": {},
+        "failed": {},
     }  # fmt: skip
     print(json.dumps(summary["setup"], indent=1), flush=True)
     for mode in modes:
         print(f"--- {mode}", flush=True)
-        r = run_plain(dm, p, args) if mode == "plain" else run_fit(dm, p, mode, args, args.out)
+        dm.pad_to_multiple = MODES[mode][3] or args.pad_to_multiple
+        try:
+            r = run_plain(dm, p, args) if mode == "plain" else run_fit(dm, p, mode, args, args.out)
+        except Exception as error:  # one broken mode must not cost the others' measurements
+            traceback.print_exc()
+            summary["failed"][mode] = f"{type(error).__name__}: {error}"[:2000]
+            save(summary, args.out)
+            continue
         s = r["seconds"] / r["steps"]
+        timed = range(args.warmup, args.warmup + args.steps)
         r.update(
+            pad_to_multiple=dm.pad_to_multiple,
+            pad_fraction=step_work(dm, p, timed, params)["pad_fraction"],
             ms_per_step=s * 1e3,
             steps_per_s=1 / s,
             tokens_per_s=work["tokens"] / s,
@@ -333,14 +361,18 @@ def main() -> None:
         r["projected_minutes"] = train_seconds / 60
         summary["modes"][mode] = r
         print(json.dumps(r), flush=True)
-    if "plain" in summary["modes"] and "eager" in summary["modes"]:
-        summary["fit_over_plain"] = (
-            summary["modes"]["eager"]["ms_per_step"] / summary["modes"]["plain"]["ms_per_step"]
-        )
-    (args.out / "results.json").write_text(json.dumps(_jsonable(summary), indent=1))
-    table = markdown(summary)
-    (args.out / "results.md").write_text(table)
-    print(table)
+        if "plain" in summary["modes"] and "eager" in summary["modes"]:
+            summary["fit_over_plain"] = (
+                summary["modes"]["eager"]["ms_per_step"] / summary["modes"]["plain"]["ms_per_step"]
+            )
+        save(summary, args.out)
+    print(markdown(summary))
+
+
+def save(summary: dict, out: Path) -> None:
+    """Write results.json and results.md (after every mode: a run cut short keeps what it measured)."""
+    (out / "results.json").write_text(json.dumps(_jsonable(summary), indent=1))
+    (out / "results.md").write_text(markdown(summary))
 
 
 def _jsonable(x):

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Every GPU measurement of docs/performance.md in one call (about 8 minutes on one H100):
+#   1. the data pipeline: one core, and 2/4/8 DataLoader workers, packed vs per-field batches;
+#   2. benchmarks/gpu.py: plain PyTorch loop, eager `factdyn fit`, CUDA graphs (reduce-overhead, one static
+#      shape), then compiled without CUDA graphs (static shape) if time is left; eval profile;
+#   3. the paper-scale default run end to end through the CLI (configs/paper.yaml + the fastest mode that
+#      step 2 measured: configs/presets/gpu_fast.yaml, else eager), its wall time and summary.json.
+# Results under $OUT (no checkpoints: they stay in $RUNS).
+#
+#   OUT=results/gpu_session bash benchmarks/gpu_session.sh
+#   PREVIEW=1 OUT=/tmp/gpu_session bash benchmarks/gpu_session.sh     # plumbing check on CPU, tiny sizes
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:?set OUT}
+RUNS=${RUNS:-/tmp/factdyn_gpu_session}
+LIMIT=${LIMIT:-585}  # seconds for the whole script; each stage gets what is left
+PY=${PY:-python3}
+mkdir -p "$OUT" "$RUNS"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+START=$(date +%s)
+left() { echo $((LIMIT - ($(date +%s) - START))); }
+stamp() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$OUT/timeline.txt"; }
+# Wheels the device image lacks (jsonargparse and its helpers), carried in .whl/ when needed.
+if ls .whl/*.whl >/dev/null 2>&1; then $PY -m pip install -q --no-index --no-deps .whl/*.whl; fi
+
+if [ "${PREVIEW:-0}" = 1 ]; then
+  DATA=(--n-individuals 2000 --batch-size 32 --workers 1,2 --seconds 0.5 --repeats 1)
+  BENCH=(--device cpu --preset tiny --steps 6 --warmup 2 --precision 32-true --workers 1 --data-seconds 0.3
+         --compile-backend eager)
+  RUN=(--config configs/presets/tiny.yaml --trainer.accelerator cpu --trainer.precision 32-true)
+  FAST=(--model.compile true --model.compile_dynamic false --data.pad_to_multiple 1024)
+else
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1
+  DATA=(--workers 2,4,8 --seconds 1 --repeats 3)
+  BENCH=(--steps 300 --warmup 40 --workers 4 --profile-eval)
+  RUN=(--config configs/paper.yaml --trainer.accelerator gpu --trainer.devices 1)
+  FAST=(--config configs/presets/gpu_fast.yaml)
+fi
+
+stamp "data pipeline"
+timeout 60 $PY benchmarks/data_pipeline.py "${DATA[@]}" 2>&1 | tee "$OUT/data_pipeline.txt"
+
+stamp "benchmark: plain, eager, cudagraphs"
+timeout $(($(left) - 330)) $PY benchmarks/gpu.py --out "$OUT/bench" --modes plain,eager,cudagraphs "${BENCH[@]}" \
+  >"$OUT/bench.log" 2>&1
+tail -n 12 "$OUT/bench.log"
+
+# The full run takes the fastest mode that worked in the benchmark.
+MODE=$($PY - "$OUT/bench/results.json" <<'PY'
+import json, sys
+try:
+    modes = json.load(open(sys.argv[1]))["modes"]
+except (OSError, ValueError, KeyError):
+    modes = {}
+fast, eager = modes.get("cudagraphs", {}), modes.get("eager", {})
+print("cudagraphs" if fast and fast["ms_per_step"] < eager.get("ms_per_step", float("inf")) else "eager")
+PY
+)
+MODE=${FORCE_MODE:-$MODE}
+if [ "$MODE" = cudagraphs ]; then EXTRA=("${FAST[@]}"); else EXTRA=(--trainer.precision bf16-mixed --data.num_workers 4 --data.pad_to_multiple 8); fi
+[ "${PREVIEW:-0}" = 1 ] && [ "$MODE" = eager ] && EXTRA=()
+stamp "paper-scale run, mode $MODE: ${EXTRA[*]}"
+RUN_START=$(date +%s)
+timeout $(($(left) - 15)) $PY -m factdyn.cli fit "${RUN[@]}" "${EXTRA[@]}" --trainer.enable_progress_bar false \
+  --trainer.logger.init_args.save_dir "$RUNS" --trainer.logger.init_args.name paper_run \
+  >"$OUT/paper_run.log" 2>&1
+echo "exit $? after $(($(date +%s) - RUN_START)) s (mode $MODE)" | tee "$OUT/paper_run_wall.txt"
+tail -n 12 "$OUT/paper_run.log"
+RUN_DIR=$(ls -d "$RUNS"/paper_run/version_* 2>/dev/null | tail -n 1)
+if [ -n "$RUN_DIR" ]; then
+  mkdir -p "$OUT/paper_run"
+  cp "$RUN_DIR"/*.json "$RUN_DIR"/*.yaml "$RUN_DIR"/events.* "$OUT/paper_run/" 2>/dev/null
+  ls "$RUN_DIR/checkpoints" | wc -l >"$OUT/paper_run/n_checkpoint_files.txt"
+  du -sh "$RUN_DIR/checkpoints" >>"$OUT/paper_run/n_checkpoint_files.txt"
+fi
+
+if [ "$(left)" -gt 100 ]; then
+  stamp "benchmark: compiled-static (time left: $(left) s)"
+  timeout $(($(left) - 5)) $PY benchmarks/gpu.py --out "$OUT/bench_static" --modes compiled-static "${BENCH[@]}" \
+    >"$OUT/bench_static.log" 2>&1
+  tail -n 4 "$OUT/bench_static.log"
+fi
+stamp "done"
