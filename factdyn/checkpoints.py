@@ -19,14 +19,17 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_warn
+from lightning_utilities.core.apply_func import apply_to_collection
 
 HASH_SUFFIX = ".sha256"
 FORMAT = 1
@@ -51,19 +54,50 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes, read in chunks (hashlib and file reads release the GIL)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def save_checkpoint_file(checkpoint: dict[str, Any], path: str | Path) -> str:
-    """Serialize ``checkpoint`` and write it and its hash sidecar atomically; returns the hex digest."""
+    """Serialize ``checkpoint`` and write it and its hash sidecar atomically; returns the hex digest.
+
+    ``torch.save`` writes straight to a temporary file (no in-memory copy of the whole checkpoint; tensor
+    bytes are written without holding the GIL, so a background writer does not stall training), which is
+    then hashed, flushed to disk and moved into place.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
+    tmp = Path(f"{path}.tmp")
+    torch.save(checkpoint, tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    digest = file_digest(tmp)
+    _commit(tmp, path, digest)
+    return digest
+
+
+def link_checkpoint_file(source: str | Path, path: str | Path, digest: str) -> None:
+    """Give written checkpoint ``source`` (hash ``digest``) a second name ``path``: hard link, else copy."""
+    path = Path(path)
+    tmp = Path(f"{path}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:  # no hard links on this filesystem
+        shutil.copyfile(source, tmp)
+    _commit(tmp, path, digest)
+
+
+def _commit(tmp: Path, path: Path, digest: str) -> None:
     # Sidecar first: between the two renames the pair mismatches and the file reads as corrupt (resume then
     # falls back to an older checkpoint) instead of an unverified stale hash passing.
     _write_atomic(sidecar(path), f"{digest}  {path.name}\n".encode())
-    _write_atomic(path, data)
-    return digest
+    os.replace(tmp, path)
 
 
 def read_verified_bytes(path: str | Path) -> bytes:
@@ -118,14 +152,26 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     The factdyn CLI installs it on every trainer, so ``last.ckpt`` and the
     :class:`~factdyn.callbacks.CheckpointSchedule` files all go through it.
 
+    Two saves of one training state (the scheduled ``step=N.ckpt``, then ``last.ckpt`` in the same hook)
+    are one file under two names: the second is a hard link (a copy where the filesystem has none).
+
     Args:
         config: the resolved run configuration (YAML) recorded in every checkpoint (the CLI sets it).
+        background: write files in one background thread, in order. The tensors are copied when the save
+            is asked for (on their device), so training goes on while the file is serialized, hashed and
+            written; :meth:`teardown` (the end of ``fit``) waits for the last write and re-raises a failed
+            one, as does the next save.
     """
 
-    def __init__(self, config: str | None = None) -> None:
+    def __init__(self, config: str | None = None, background: bool = False) -> None:
         super().__init__()
         self.config = config
+        self.background = background
         self.save_seconds = 0.0  # time spent writing checkpoints (the run summary reports it)
+        self._previous: tuple[tuple, Path] | None = None  # (content key, path) of the last full write
+        self._digests: dict[Path, str] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
@@ -137,9 +183,45 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             "step": int(checkpoint.get("global_step", -1)),
             "config": self.config,
         }
+        path = Path(path)
+        key = (checkpoint["factdyn"]["step"], checkpoint.get("epoch"), tuple(sorted(checkpoint)))
+        source = None
+        if self._previous is not None and self._previous[0] == key and self._previous[1] != path:
+            source = self._previous[1]
+        else:
+            self._previous = (key, path)
+        if not self.background:
+            self._store(checkpoint, path, source)
+            return
+        self._raise_failed()
+        if source is None:  # a snapshot: the live tensors change with the next optimizer step
+            checkpoint = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factdyn-checkpoint")
+        self._pending.append(self._executor.submit(self._store, checkpoint, path, source))
+
+    def _store(self, checkpoint: dict[str, Any], path: Path, source: Path | None) -> None:
         start = time.perf_counter()
-        save_checkpoint_file(checkpoint, path)
+        if source is not None and source in self._digests:
+            link_checkpoint_file(source, path, self._digests[source])
+        else:
+            self._digests = {path: save_checkpoint_file(checkpoint, path)}
         self.save_seconds += time.perf_counter() - start
+
+    def _raise_failed(self) -> None:
+        done = [f for f in self._pending if f.done()]
+        self._pending = [f for f in self._pending if not f.done()]
+        for future in done:
+            future.result()  # re-raises the writer's exception
+
+    def teardown(self) -> None:
+        """Wait for background writes; re-raise the first that failed."""
+        pending, self._pending = self._pending, []
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        for future in pending:
+            future.result()
 
     def load_checkpoint(
         self,

@@ -125,7 +125,6 @@ class FactdynCLI(LightningCLI):
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments("seed_everything", "data.seed")
         parser.add_lightning_class_args(RunSummary, "summary")
-        parser.add_lightning_class_args(CheckpointSchedule, "checkpoints")
         parser.add_lightning_class_args(ExposureCounter, "exposures")
         parser.add_lightning_class_args(BucketMetrics, "bucket_metrics")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
@@ -133,6 +132,9 @@ class FactdynCLI(LightningCLI):
         parser.add_lightning_class_args(HallucinationExamples, "hallucination_examples")
         parser.add_lightning_class_args(NonFiniteGuard, "nonfinite")
         parser.add_lightning_class_args(ValidationOnResume, "validation_on_resume")
+        # After every callback whose state a training step changes (exposure counts, guards), so a scheduled
+        # checkpoint holds the state after its step, as last.ckpt (ordered last by Lightning) does.
+        parser.add_lightning_class_args(CheckpointSchedule, "checkpoints")
         parser.set_defaults(
             {
                 "last_checkpoint.save_last": True,

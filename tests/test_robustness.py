@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from factdyn.analysis.runs import read_scalars
 from factdyn.callbacks import NonFiniteLossError
 from factdyn.callbacks.data_stream import read_stream
 from factdyn.checkpoints import (
+    AtomicCheckpointIO,
     CorruptCheckpointError,
     find_resume_checkpoint,
     load_verified,
@@ -49,6 +51,46 @@ def test_atomic_write_hash_and_one_line_errors(tmp_path: Path) -> None:
             load_verified(path)
         message = str(err.value)
         assert message.startswith(str(path)) and "\n" not in message, message
+
+
+def test_two_saves_of_one_step_share_one_file(tmp_path: Path, monkeypatch) -> None:
+    io = AtomicCheckpointIO(config="c")
+    state = {"global_step": 5, "epoch": 0, "state_dict": {"w": torch.arange(3.0)}}
+    io.save_checkpoint(dict(state), tmp_path / "step=5.ckpt")
+    io.save_checkpoint(dict(state), tmp_path / "last.ckpt")
+    assert (tmp_path / "last.ckpt").stat().st_ino == (tmp_path / "step=5.ckpt").stat().st_ino
+    assert (
+        sidecar(tmp_path / "last.ckpt").read_text().split()[0]
+        == sidecar(tmp_path / "step=5.ckpt").read_text().split()[0]
+    )
+    assert load_verified(tmp_path / "last.ckpt")["factdyn"]["step"] == 5
+    # A later step writes a new file under last.ckpt; the scheduled file keeps its content.
+    io.save_checkpoint({**state, "global_step": 6}, tmp_path / "last.ckpt")
+    assert (tmp_path / "last.ckpt").stat().st_ino != (tmp_path / "step=5.ckpt").stat().st_ino
+    assert load_verified(tmp_path / "step=5.ckpt")["global_step"] == 5
+    assert load_verified(tmp_path / "last.ckpt")["global_step"] == 6
+    # Other content at the same step (here: weights only) is written, not linked.
+    io.save_checkpoint({"global_step": 6, "epoch": 0}, tmp_path / "weights.ckpt")
+    assert (tmp_path / "weights.ckpt").stat().st_ino != (tmp_path / "last.ckpt").stat().st_ino
+    # Without hard links (some filesystems) the second save is a full write.
+    monkeypatch.setattr("os.link", lambda *a: (_ for _ in ()).throw(OSError("no links")))
+    io.save_checkpoint({"global_step": 6, "epoch": 0}, tmp_path / "copy.ckpt")
+    assert load_verified(tmp_path / "copy.ckpt")["global_step"] == 6
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_checkpoint_writes_in_the_background_or_not(run_tiny, background: bool) -> None:
+    cli, run_dir = run_tiny(f"--checkpoints.background_writes={str(background).lower()}")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["time_split"]["checkpoint_background"] is background
+    assert summary["time_split"]["checkpoint_seconds"] > 0
+    checkpoints = run_dir / "checkpoints"
+    for step in (0, 1, 2, 4, 8):  # every file complete and verified once fit has returned
+        assert load_verified(checkpoints / f"step={step:08d}.ckpt")["global_step"] == step
+    # last.ckpt was saved at step 8, in the same hook as step=8.ckpt: one file under two names.
+    assert (checkpoints / "last.ckpt").stat().st_ino == (checkpoints / "step=00000008.ckpt").stat().st_ino
+    assert load_verified(checkpoints / "last.ckpt")["global_step"] == 8
 
 
 def test_checkpoints_record_step_config_and_verify_on_load(run_tiny, tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+from factdyn.checkpoints import AtomicCheckpointIO
 
 
 def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> list[int]:
@@ -34,9 +36,20 @@ class CheckpointSchedule(Callback):
         dense_until: last step of the log-spaced part.
         every_n_steps: period of the later part.
         dirpath: where to write; default ``<log_dir>/checkpoints``.
+        background_writes: write every checkpoint file of the run (these and ``last.ckpt``) in a background
+            thread (:class:`~factdyn.checkpoints.AtomicCheckpointIO` ``background``): the tensors are copied
+            on their device when the save is asked for, and training goes on while the file is serialized,
+            hashed and written. The end of ``fit`` waits for the last write. A run killed during a write
+            keeps its previous checkpoints (writes are atomic).
     """
 
-    def __init__(self, dense_until: int = 512, every_n_steps: int = 1000, dirpath: str | None = None) -> None:
+    def __init__(
+        self,
+        dense_until: int = 512,
+        every_n_steps: int = 1000,
+        dirpath: str | None = None,
+        background_writes: bool = True,
+    ) -> None:
         if dense_until < 0:
             raise ValueError(f"checkpoints.dense_until must be >= 0, got {dense_until}")
         if every_n_steps < 0:
@@ -44,6 +57,7 @@ class CheckpointSchedule(Callback):
         self.dense_until = dense_until
         self.every_n_steps = every_n_steps
         self.dirpath = dirpath
+        self.background_writes = background_writes
         self._steps: set[int] = set()
         self.saved: list[str] = []
 
@@ -51,6 +65,13 @@ class CheckpointSchedule(Callback):
         if self.dirpath is None:
             self.dirpath = str(Path(trainer.log_dir or trainer.default_root_dir) / "checkpoints")
         self._steps = set(checkpoint_steps(self.dense_until, self.every_n_steps, max(trainer.max_steps, 0)))
+        io = trainer.strategy.checkpoint_io
+        if isinstance(io, AtomicCheckpointIO):
+            io.background = self.background_writes
+        elif self.background_writes:
+            rank_zero_warn(
+                f"checkpoints.background_writes needs factdyn's checkpoint IO, not {type(io).__name__}"
+            )
 
     def _save(self, trainer: L.Trainer) -> None:
         step = trainer.global_step

@@ -67,6 +67,7 @@ class RunSummary(Callback):
             "time_split": {
                 "validation_seconds": round(self._validation_seconds, 2),
                 "checkpoint_seconds": round(getattr(trainer.strategy.checkpoint_io, "save_seconds", 0.0), 2),
+                "checkpoint_background": bool(getattr(trainer.strategy.checkpoint_io, "background", False)),
             },
             "log_dir": log_dir,
             "final": {k: (None if math.isnan(v) else v) for k, v in final.items()},
@@ -89,7 +90,8 @@ def format_summary(summary: dict[str, Any], path: Path) -> str:
     lines = [
         f"\nfactdyn run finished: {summary['steps']} steps, N = {summary['n_individuals']}, "
         f"{summary['wall_seconds']:.0f} s (evaluation {split.get('validation_seconds', 0):.0f} s, "
-        f"checkpoints {split.get('checkpoint_seconds', 0):.0f} s)",
+        f"checkpoint writing {split.get('checkpoint_seconds', 0):.0f} s"
+        f"{' in the background' if split.get('checkpoint_background') else ''})",
         f"  no-knowledge baseline      {summary['baseline_attr_loss']:.3f} nats",
     ]
     shown = ("val", "ft_old", "ft_new", "unseen")
