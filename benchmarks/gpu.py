@@ -35,6 +35,7 @@ import lightning as L
 import numpy as np
 import torch
 from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
+from step_profile import StepProfileCallback, profile_loop
 
 from factdyn.data.batches import padded_length
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
@@ -134,10 +135,11 @@ def eval_pad_fraction(dm: BiographyDataModule) -> float:
 
 
 class WindowTimer(L.Callback):
-    """Wall time of the steps after ``warmup``; synchronises the device only at the window's two ends."""
+    """Wall time of steps ``[warmup, warmup + steps)``; synchronises the device only at the window's ends."""
 
-    def __init__(self, warmup: int, count_syncs: bool) -> None:
+    def __init__(self, warmup: int, steps: int, count_syncs: bool) -> None:
         self.warmup = warmup
+        self.stop = warmup + steps
         self.count_syncs = count_syncs
         self.start = self.end = 0.0
         self.steps = 0
@@ -154,8 +156,14 @@ class WindowTimer(L.Callback):
             if self.count_syncs and pl_module.device.type == "cuda":
                 torch.cuda.set_sync_debug_mode("warn")
             self.start = time.perf_counter()
+        elif trainer.global_step == self.stop:
+            self._end(trainer, pl_module)
 
     def on_train_end(self, trainer, pl_module) -> None:
+        if not self.end:
+            self._end(trainer, pl_module)
+
+    def _end(self, trainer, pl_module) -> None:
         if pl_module.device.type == "cuda":
             torch.cuda.set_sync_debug_mode("default")
         self._sync(pl_module)
@@ -165,9 +173,15 @@ class WindowTimer(L.Callback):
 
 def run_fit(dm, p, mode, args, out: Path) -> dict:
     system = make_system(dm, p, mode, args.compile_backend)
-    timer = WindowTimer(args.warmup, count_syncs=True)
+    timer = WindowTimer(args.warmup, args.steps, count_syncs=True)
+    callbacks: list[L.Callback] = [timer]
+    extra = 0
+    if args.profile_train:  # after the timed window, so the profilers do not slow the timed steps
+        path = out / f"train_profile_{mode}.txt"
+        callbacks.append(StepProfileCallback(args.warmup + args.steps, args.profile_train, str(path)))
+        extra = 2 * args.profile_train + 1
     trainer = L.Trainer(
-        max_steps=args.warmup + args.steps,
+        max_steps=args.warmup + args.steps + extra,
         accelerator=args.device,
         devices=1,
         precision=args.precision,
@@ -179,7 +193,7 @@ def run_fit(dm, p, mode, args, out: Path) -> dict:
         limit_val_batches=0,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,
-        callbacks=[timer],
+        callbacks=callbacks,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -222,22 +236,27 @@ def run_plain(dm, p, args) -> dict:
     device = torch.device(args.device)
     system = make_system(dm, p, "eager", args.compile_backend).to(device)
     net = system.model
-    opt = torch.optim.AdamW(
-        net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=device.type == "cuda"
-    )
+    opt = torch.optim.AdamW(net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=True)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
     loader = iter(dm.train_dataloader())
+
+    def step() -> None:
+        batch = dm.on_after_batch_transfer(next(loader).to(device, non_blocking=True), 0)
+        plain_step(net, opt, batch["tokens"], autocast)
+
     start = 0.0
-    for step in range(args.warmup + args.steps):
-        if step == args.warmup:
+    for k in range(args.warmup + args.steps):
+        if k == args.warmup:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-        batch = dm.on_after_batch_transfer(next(loader).to(device, non_blocking=True), 0)
-        plain_step(net, opt, batch["tokens"], autocast)
+        step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return {"seconds": time.perf_counter() - start, "steps": args.steps, "syncs": float("nan")}
+    seconds = time.perf_counter() - start
+    if args.profile_train:
+        profile_loop(step, 0, args.profile_train, args.out / "train_profile_plain.txt")
+    return {"seconds": seconds, "steps": args.steps, "syncs": float("nan")}
 
 
 def data_rate(dm: BiographyDataModule, seconds: float) -> float:
@@ -296,6 +315,10 @@ def main() -> None:
     parser.add_argument("--compile-backend", default="inductor", help="'eager' for CPU smoke tests")
     parser.add_argument("--data-seconds", type=float, default=3.0)
     parser.add_argument("--profile-eval", action="store_true", help="write eval_profile.txt (one evaluation)")
+    parser.add_argument(
+        "--profile-train", type=int, default=0, metavar="N",
+        help="after the timed steps, profile N steps per mode (train_profile_<mode>.txt)",
+    )  # fmt: skip
     args = parser.parse_args()
     modes = args.modes.split(",")
     unknown = set(modes) - set(MODES)

@@ -71,7 +71,7 @@ def plain_loop(dm: BiographyDataModule, p: dict, steps: int, device: str, precis
     """Per-step seconds of a hand-written loop: same model, optimizer groups, batches and loss."""
     system = model(dm, p).to(device)
     net = system.model
-    opt = torch.optim.AdamW(net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=device == "cuda")
+    opt = torch.optim.AdamW(net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=True)
     stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
     times = []

@@ -289,7 +289,9 @@ class FactLearner(L.LightningModule):
             self.model.optimizer_groups(hp.weight_decay),
             lr=hp.lr,
             betas=tuple(hp.betas),
-            fused=self.device.type == "cuda",
+            # Fused: one kernel for the whole update (faster on CPU too), and it honours ``found_inf``, by
+            # which the non-finite guard skips a faulty step without a host sync.
+            fused=self.device.type in ("cuda", "cpu"),
         )
         total = hp.decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else 1)
         floor = hp.min_lr / hp.lr
