@@ -51,3 +51,5 @@ RUN_DIR=$(ls -d "$RUNS"/cli/version_* 2>/dev/null | tail -n 1)
 stamp "checkpoint writes (time left $(left) s)"
 timeout $(($(left) - 3)) $PY benchmarks/checkpoint_writes.py "${CKPT[@]}" 2>&1 | tee "$OUT/checkpoint_writes.txt"
 stamp "done"
+# The device tool returns only a few files: everything also goes into one archive.
+tar czf /tmp/results.tar.gz -C "$OUT" . && mv /tmp/results.tar.gz "$OUT/results.tar.gz"

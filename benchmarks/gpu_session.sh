@@ -81,3 +81,5 @@ if [ "$(left)" -gt 100 ]; then
   tail -n 4 "$OUT/bench_static.log"
 fi
 stamp "done"
+# The device tool returns only a few files: everything also goes into one archive.
+tar czf /tmp/results.tar.gz -C "$OUT" . && mv /tmp/results.tar.gz "$OUT/results.tar.gz"

@@ -62,6 +62,32 @@ def value_token_confidence(logits: torch.Tensor, slot: torch.Tensor) -> tuple[to
     return p.max(dim=-1).values, -(p * logp).sum(dim=-1)
 
 
+def value_results(
+    value_logits: torch.Tensor, targets: torch.Tensor, slot: torch.Tensor, n_slots: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every attribute metric from the logits at value tokens only.
+
+    ``value_logits`` (n, V) are the logits at the positions where ``slot >= 0``, in row-major order (what
+    ``logits[slot >= 0]`` gives, but computed only there: evaluation needs the output head at about one
+    position in five). Returns per-value NLL and all-tokens-correct flags (B, n_slots), as
+    :func:`attribute_loss_and_correct`, and each value token's max probability and entropy, as
+    :func:`value_token_confidence`.
+    """
+    at_value = slot >= 0
+    truth = targets[at_value]
+    logp = F.log_softmax(value_logits.float(), dim=-1)
+    nll = torch.zeros(slot.shape, dtype=logp.dtype, device=logp.device)
+    nll.masked_scatter_(at_value, -logp.gather(1, truth[:, None]).squeeze(1))
+    wrong = torch.zeros_like(nll).masked_scatter_(at_value, (logp.argmax(dim=-1) != truth).to(logp.dtype))
+    p = logp.exp()
+    return (
+        slot_sums(nll, slot, n_slots),
+        slot_sums(wrong, slot, n_slots) == 0,
+        p.max(dim=-1).values,
+        -(p * logp).sum(dim=-1),
+    )
+
+
 class AttributeMetrics(Metric):
     """Accumulates attribute loss/accuracy per attribute type and value-token confidence over a split."""
 

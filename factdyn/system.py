@@ -13,14 +13,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from factdyn.checkpoints import read_verified_bytes
 from factdyn.data.datamodule import EVAL_SETS
-from factdyn.metrics import (
-    AttributeMetrics,
-    attribute_loss_and_correct,
-    no_knowledge_baseline,
-    slot_sums,
-    token_nll,
-    value_token_confidence,
-)
+from factdyn.metrics import AttributeMetrics, no_knowledge_baseline, slot_sums, token_nll, value_results
 from factdyn.model import Transformer, TransformerConfig
 from factdyn.pretrained import load_pretrained, mismatches
 
@@ -189,15 +182,11 @@ class FactLearner(L.LightningModule):
         """Next-token logits (B, T, V) for token ids (B, T)."""
         return self._forward(tokens)
 
-    def shared_step(self, batch: dict[str, torch.Tensor], compiled: bool = True) -> dict[str, torch.Tensor]:
-        """Forward a batch; return the LM loss, per-token NLL and the targets' value-slot map.
-
-        ``compiled=False`` runs the model eagerly even when ``compile`` is on (evaluation does: see
-        :meth:`validation_step`).
-        """
+    def shared_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Forward a batch; return the LM loss, per-token NLL and the targets' value-slot map."""
         tokens = batch["tokens"]
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
-        logits = self(inputs) if compiled else self.model(inputs)
+        logits = self(inputs)
         nll = token_nll(logits, targets)
         not_pad = targets != 0
         loss = (nll * not_pad).sum() / not_pad.sum()
@@ -232,17 +221,17 @@ class FactLearner(L.LightningModule):
     def validation_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> dict[str, Any]:
-        """Update the split's metrics; return per-value results for callbacks (buckets, examples).
+        """Update the split's metrics; return per-value results for callbacks (buckets, adaptive warm-up).
 
-        Always eager: a compiled model would compile (and, with CUDA graphs, record) a second graph for
-        no-grad forwards at the evaluation batch size, which costs more than the few large evaluation
-        batches of a run save.
+        Always eager (a compiled model would compile, and with CUDA graphs record, a second graph for no-grad
+        forwards at the evaluation batch size, for the few large batches of a run), and the output head
+        runs only where a value token is predicted: every attribute metric is about those tokens.
         """
-        out = self.shared_step(batch, compiled=False)
-        value_loss, value_correct = attribute_loss_and_correct(
-            out["logits"], out["targets"], out["slot"], N_SLOTS, nll=out["nll"]
-        )
-        max_prob, entropy = value_token_confidence(out["logits"], out["slot"])
+        tokens = batch["tokens"]
+        targets, slot = tokens[:, 1:], batch["value_slot"][:, 1:]
+        hidden = self.model.hidden(tokens[:, :-1])
+        value_logits = self.model.lm_head(hidden[slot >= 0])
+        value_loss, value_correct, max_prob, entropy = value_results(value_logits, targets, slot, N_SLOTS)
         self.eval_metrics[batch["split"]].update(
             value_loss, value_correct, batch["value_attr"], max_prob, entropy
         )
@@ -251,7 +240,6 @@ class FactLearner(L.LightningModule):
             "value_loss": value_loss,
             "value_correct": value_correct,
             "individual": batch["individual"],
-            "logits": out["logits"],
         }
 
     def on_validation_epoch_end(self) -> None:

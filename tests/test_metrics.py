@@ -10,6 +10,7 @@ from factdyn.metrics import (
     AttributeMetrics,
     attribute_loss_and_correct,
     no_knowledge_baseline,
+    value_results,
     value_token_confidence,
 )
 
@@ -59,3 +60,46 @@ def test_metric_averages_over_values_per_attribute() -> None:
 
 def test_no_knowledge_baseline() -> None:
     assert no_knowledge_baseline([10, 1000]) == (math.log(10) + math.log(1000)) / 2
+
+
+def test_metrics_from_value_positions_equal_those_from_full_logits() -> None:
+    """Evaluation runs the output head at value tokens only; every metric must match the full-logits path."""
+    gen = torch.Generator().manual_seed(0)
+    B, T, V = 5, 12, 30
+    logits = torch.randn(B, T, V, generator=gen) * 3
+    targets = torch.randint(0, V, (B, T), generator=gen)
+    slot = torch.full((B, T), -1)
+    for b in range(B):  # six values of 1-2 tokens per row, at row-dependent positions
+        for k in range(6):
+            slot[b, (b + 2 * k) % T : (b + 2 * k) % T + 1 + (k % 2)] = k
+    # Some values predicted right at every token, so that accuracy is not trivially all-false.
+    targets[slot >= 0] = torch.where(torch.rand(B, T, generator=gen) < 0.7, logits.argmax(-1), targets)[
+        slot >= 0
+    ]
+    loss, correct = attribute_loss_and_correct(logits, targets, slot, 6)
+    max_prob, entropy = value_token_confidence(logits, slot)
+    v_loss, v_correct, v_max_prob, v_entropy = value_results(logits[slot >= 0], targets, slot, 6)
+    torch.testing.assert_close(v_loss, loss)
+    assert torch.equal(v_correct, correct) and correct.any() and not correct.all()
+    torch.testing.assert_close(v_max_prob, max_prob)
+    torch.testing.assert_close(v_entropy, entropy)
+
+
+def test_validation_step_matches_metrics_from_a_full_forward() -> None:
+    from factdyn.data.datamodule import BiographyDataModule
+    from factdyn.system import FactLearner
+
+    dm = BiographyDataModule(n_individuals=40, n_unseen=8, batch_size=4, n_val_sequences=6, eval_batch_size=6)
+    dm.setup()
+    torch.manual_seed(0)
+    system = FactLearner(
+        dm.vocab_size, dm.max_seq_len, dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
+        n_layer=1, n_head=2, d_model=16, d_mlp=32,
+    )  # fmt: skip
+    batch = dm.eval_batches["val"][0]
+    with torch.no_grad():
+        out = system.validation_step(batch, 0)
+        logits = system.model(batch["tokens"][:, :-1])
+    loss, correct = attribute_loss_and_correct(logits, batch["tokens"][:, 1:], batch["value_slot"][:, 1:], 6)
+    torch.testing.assert_close(out["value_loss"], loss)
+    assert torch.equal(out["value_correct"], correct)

@@ -80,7 +80,7 @@ class CheckpointSchedule(Callback):
         path = str(Path(self.dirpath) / f"step={step:08d}.ckpt")
         if path in self.saved:
             return
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=False)  # said explicitly: else Lightning logs a line
         self.saved.append(path)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -65,14 +65,18 @@ class HallucinationExamples(Callback):
     ) -> None:
         if self._rows is not None or not self._active(trainer):
             return
-        if not isinstance(outputs, dict) or outputs.get("split") != self.split or "logits" not in outputs:
+        if not isinstance(outputs, dict) or outputs.get("split") != self.split:
             return
+        rows = {
+            k: batch[k][: self.n_individuals]
+            for k in ("tokens", "value_start", "value_len", "value_attr", "name_start", "name_len")
+        }
+        # Full logits for these few rows only (evaluation computes the output head at value tokens only).
+        with torch.no_grad():
+            logits = pl_module.model(rows["tokens"][:, :-1])
         self._rows = completions(
-            outputs["logits"][: self.n_individuals],
-            {
-                k: batch[k][: self.n_individuals]
-                for k in ("tokens", "value_start", "value_len", "value_attr", "name_start", "name_len")
-            },
+            logits,
+            rows,
             trainer.datamodule.tokenizer,
             getattr(trainer.datamodule, "attributes", None),
         )

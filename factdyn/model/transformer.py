@@ -221,6 +221,10 @@ class Transformer(nn.Module):
         return n
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(self.hidden(idx))
+
+    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        """Final normalised hidden states (B, T, d_model): ``lm_head`` of a subset gives those logits only."""
         B, T = idx.shape
         if T > self.config.max_seq_len:
             raise ValueError(f"sequence length {T} exceeds model.max_seq_len={self.config.max_seq_len}")
@@ -228,7 +232,7 @@ class Transformer(nn.Module):
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for block in self.transformer.h:
             x = block(x)
-        return self.lm_head(self.transformer.ln_f(x))
+        return self.transformer.ln_f(x)
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         """AdamW parameter groups: weight decay on matrices only (not on norms' gains)."""
