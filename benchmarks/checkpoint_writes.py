@@ -25,9 +25,10 @@ from factdyn.checkpoints import AtomicCheckpointIO, load_verified
 from factdyn.model import Transformer, TransformerConfig
 
 
-def paper_state(device: str) -> dict:
+def paper_state(device: str, tiny: bool = False) -> dict:
     """A checkpoint dict of the paper-size model with a full AdamW state (weights and both moments)."""
-    net = Transformer(TransformerConfig(vocab_size=4016, max_seq_len=87)).to(device)
+    shape = dict(n_layer=1, n_head=1, d_model=8, d_mlp=8) if tiny else {}
+    net = Transformer(TransformerConfig(vocab_size=4016, max_seq_len=87, **shape)).to(device)
     params = dict(net.named_parameters())
     moments = {
         name: {"exp_avg": torch.randn_like(p), "exp_avg_sq": torch.rand_like(p)} for name, p in params.items()
@@ -54,8 +55,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temporary folder)")
+    parser.add_argument("--tiny", action="store_true", help="a tiny model instead (tests of this script)")
     args = parser.parse_args()
-    state = paper_state(args.device)
+    state = paper_state(args.device, args.tiny)
     n_bytes = sum(t.numel() * t.element_size() for t in state["state_dict"].values()) * 3
     folder = Path(tempfile.mkdtemp(dir=args.dir))
     results = {}

@@ -61,6 +61,8 @@ MODES = {
     # name: (compiled, compile mode, compile_dynamic, pad_to_multiple; None: --pad-to-multiple)
     "plain": (False, None, None, None),
     "eager": (False, None, None, None),
+    "eager-unpinned": (False, None, None, None),  # data.pin_memory false: no pinning thread
+    "plain-pinned": (False, None, None, None),  # the plain loop with the DataLoader pinning batches
     "compiled": (True, "default", True, None),
     "compiled-static": (True, "default", False, FULL_LENGTH),
     "compiled-reduce-overhead": (True, "reduce-overhead", True, None),
@@ -231,7 +233,7 @@ def time_eval(system: FactLearner, dm: BiographyDataModule, args) -> float:
     return seconds[-1]
 
 
-def run_plain(dm, p, args) -> dict:
+def run_plain(dm, p, args, mode: str = "plain") -> dict:
     """A hand-written loop: same model, fused AdamW, autocast, batches from the same DataLoader."""
     device = torch.device(args.device)
     system = make_system(dm, p, "eager", args.compile_backend).to(device)
@@ -255,7 +257,7 @@ def run_plain(dm, p, args) -> dict:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     if args.profile_train:
-        profile_loop(step, 0, args.profile_train, args.out / "train_profile_plain.txt")
+        profile_loop(step, 0, args.profile_train, args.out / f"train_profile_{mode}.txt")
     return {"seconds": seconds, "steps": args.steps, "syncs": float("nan")}
 
 
@@ -355,8 +357,10 @@ def main() -> None:
     for mode in modes:
         print(f"--- {mode}", flush=True)
         dm.pad_to_multiple = MODES[mode][3] or args.pad_to_multiple
+        dm.pin_memory = {"eager-unpinned": False, "plain-pinned": True}.get(mode)
         try:
-            r = run_plain(dm, p, args) if mode == "plain" else run_fit(dm, p, mode, args, args.out)
+            plain = mode.startswith("plain")
+            r = run_plain(dm, p, args, mode) if plain else run_fit(dm, p, mode, args, args.out)
         except Exception as error:  # one broken mode must not cost the others' measurements
             traceback.print_exc()
             summary["failed"][mode] = f"{type(error).__name__}: {error}"[:2000]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A short GPU call (about 3 minutes on one H100) that says where a training step's time goes:
-#   1. benchmarks/gpu.py: plain loop, eager fit and CUDA graphs, each timed, then profiled (--profile-train);
+#   1. benchmarks/gpu.py: plain loop and eager fit, each with and without pinned batches, and CUDA graphs,
+#      each timed, then profiled (--profile-train);
 #   2. the CLI on the paper config with configs/presets/gpu_fast.yaml for $CLI_STEPS steps (every forced
 #      callback, evaluations, background checkpoints), profiled over 20 steps; its events and summary;
 #   3. benchmarks/checkpoint_writes.py on the GPU: how long training waits per checkpoint.
@@ -32,8 +33,8 @@ else
   PROFILE_AT=1100; PROFILE_N=20; CKPT=(--device cuda --rounds 3)
 fi
 
-stamp "benchmark with profiles: plain, eager, cudagraphs"
-timeout $(($(left) - 110)) $PY benchmarks/gpu.py --out "$OUT/bench" --modes plain,eager,cudagraphs "${BENCH[@]}" \
+stamp "benchmark with profiles: plain, plain-pinned, eager, eager-unpinned, cudagraphs"
+timeout $(($(left) - 110)) $PY benchmarks/gpu.py --out "$OUT/bench" --modes plain,plain-pinned,eager,eager-unpinned,cudagraphs "${BENCH[@]}" \
   >"$OUT/bench.log" 2>&1
 tail -n 9 "$OUT/bench.log"
 

@@ -42,6 +42,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("n_val_sequences zero", ["--data.n_val_sequences", "0"], ["data.n_val_sequences", ">= 1"]),
     ("n_unseen_sequences negative", ["--data.n_unseen_sequences", "-1"], ["data.n_unseen_sequences", ">= 0"]),
     ("num_workers negative", ["--data.num_workers", "-1"], ["data.num_workers", ">= 0"]),
+    ("pin_memory not a bool", ["--data.pin_memory", "sometimes"], ["pin_memory"]),
     ("seed negative", ["--seed_everything", "-1"], ["seed_everything", "[0, 4294967295]"]),
     (
         "shuffle_sentences not a bool",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -119,7 +120,7 @@ def test_gpu_benchmark_runs_on_cpu(tmp_path) -> None:
     out = tmp_path / "gpu"
     args = ["--device", "cpu", "--preset", "tiny", "--steps", "4", "--warmup", "2", "--precision", "32-true"]
     args += ["--modes", "plain,eager,compiled", "--compile-backend", "eager", "--workers", "1"]
-    args += ["--data-seconds", "0.2", "--out", str(out)]
+    args += ["--data-seconds", "0.2", "--out", str(out), "--profile-train", "2"]
     env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, str(repo / "benchmarks" / "gpu.py"), *args], check=True, env=env)
     results = json.loads((out / "results.json").read_text())
@@ -130,6 +131,37 @@ def test_gpu_benchmark_runs_on_cpu(tmp_path) -> None:
     assert 0 < results["setup"]["pad_fraction"] < 0.5
     assert results["fit_over_plain"] > 0
     assert "| compiled |" in (out / "results.md").read_text()
+    for mode in ("plain", "eager", "compiled"):  # torch.profiler then cProfile, 2 steps each
+        profile = (out / f"train_profile_{mode}.txt").read_text()
+        assert profile.startswith("wall ") and "== cProfile, 2 steps" in profile, mode
+
+
+def run_benchmark(script: str, *args: str) -> str:
+    import os
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(repo / "benchmarks" / script), *args]
+    return subprocess.run(command, check=True, env=env, capture_output=True, text=True).stdout
+
+
+def test_data_pipeline_benchmark_compares_packed_and_per_field_batches() -> None:
+    out = run_benchmark(
+        "data_pipeline.py", "--n-individuals", "200", "--batch-size", "16", "--workers", "1",
+        "--seconds", "0.3", "--repeats", "1", "--consumed", "100",
+    )  # fmt: skip
+    assert "one core, in-process:" in out
+    assert re.search(r"1 workers: packed [\d,]+ biographies/s, per-field [\d,]+ \(packed / per-field", out), (
+        out
+    )
+    assert "headroom" in out
+
+
+def test_checkpoint_benchmark_times_foreground_and_background_writes() -> None:
+    out = run_benchmark("checkpoint_writes.py", "--tiny", "--rounds", "1")
+    assert "foreground: blocked" in out and "background: blocked" in out
+    assert re.search(r"blocked time, background / foreground: \d+\.\d+", out), out
 
 
 def test_compiled_model_puts_no_second_copy_of_the_weights_in_checkpoints() -> None:

@@ -127,6 +127,8 @@ class BiographyDataModule(L.LightningDataModule):
             ``model.compile``: few distinct shapes; at least ``max_seq_len``: every batch at full length, one
             shape, for CUDA graphs; 1, no extra padding, is best on CPU).
         seed: seed of the populations, the template splits, the evaluation sets and the training stream.
+        pin_memory: pin training batches in host memory (``null``: on a GPU, yes), so the copy to the GPU
+            overlaps the previous step; pinning runs in a thread of the training process.
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class BiographyDataModule(L.LightningDataModule):
         num_workers: int = 0,
         pad_to_multiple: int = 1,
         seed: int = 0,
+        pin_memory: bool | None = None,
     ) -> None:
         super().__init__()
         self.tokenizer, self.assembler = default_corpus()
@@ -169,6 +172,8 @@ class BiographyDataModule(L.LightningDataModule):
         _check_int("data.num_workers", num_workers, 0)
         _check_int("data.pad_to_multiple", pad_to_multiple, 1)
         _check_int("data.seed", seed, 0)
+        if pin_memory is not None and not isinstance(pin_memory, bool):
+            raise TypeError(f"data.pin_memory must be true, false or null, got {pin_memory!r}")
         if sampler is not None and not isinstance(sampler, IndividualSampler):
             raise TypeError(f"data.sampler must be an IndividualSampler, got {type(sampler).__name__}")
         train_roles = ["train"] if train_roles is None else list(train_roles)
@@ -188,6 +193,7 @@ class BiographyDataModule(L.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
         self.pad_to_multiple = pad_to_multiple
+        self.pin_memory = pin_memory
         self.sampler = sampler if sampler is not None else Uniform()
         roles = [(role, sizes[role]) for role in train_roles]
         self.n_train = sum(n for _, n in roles)
@@ -300,7 +306,6 @@ class BiographyDataModule(L.LightningDataModule):
             self.hparams.shuffle_sentences,
             self.pad_to_multiple,
         )
-        # Pinned host memory lets Lightning's non-blocking copy overlap the previous step on a GPU.
         on_gpu = trainer is not None and trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             stream,
@@ -308,7 +313,7 @@ class BiographyDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=False,
             prefetch_factor=4 if self.num_workers else None,
-            pin_memory=on_gpu,
+            pin_memory=on_gpu if self.pin_memory is None else self.pin_memory,
         )
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
