@@ -201,11 +201,11 @@ class FactLearner(L.LightningModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self.shared_step(batch)
         bsz = batch["tokens"].shape[0]
-        # No host-device synchronisation here: logged tensors stay on the device and Lightning converts them
-        # only on the steps it writes logs (every ``log_every_n_steps``). ``prog_bar=True`` would convert
-        # (``.item()``) on every step, so the training loss is not shown in the progress bar.
-        self.log("train/loss", out["loss"].detach(), batch_size=bsz)
+        # Logged only on the steps Lightning writes (every ``log_every_n_steps``): each ``self.log`` costs
+        # about 0.3 ms of host time, a few % of a GPU step. No host-device synchronisation either: logged
+        # tensors stay on the device until written; ``prog_bar=True`` would ``.item()`` every step.
         if self._writes_logs_this_step():
+            self.log("train/loss", out["loss"].detach(), batch_size=bsz)
             attr_loss = slot_sums(out["nll"].detach(), out["slot"], N_SLOTS).mean()
             self.log("train/attr_loss", attr_loss, batch_size=bsz)
         return out["loss"]

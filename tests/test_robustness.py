@@ -159,6 +159,20 @@ def test_nonfinite_loss_stops_naming_the_step_and_keeps_good_checkpoints(tmp_pat
         assert all(torch.isfinite(v).all() for v in state.values()), path
 
 
+def test_nonfinite_loss_is_caught_on_a_step_that_does_not_log_it(tmp_path: Path) -> None:
+    """The loss is logged every 2nd step (tiny preset); the guard checks the loss backward got, every step."""
+    with pytest.raises(NonFiniteLossError, match="non-finite training loss at step 2 \\(train/loss = nan\\)"):
+        cli_main(
+            tiny_args(
+                tmp_path / "logs",
+                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks.steps",
+                "[2]",
+                "--nonfinite.check_gradients=false",
+            )
+        )
+
+
 def test_nonfinite_skip_drops_the_batch_and_goes_on(run_tiny) -> None:
     cli, run_dir = run_tiny(
         "--nonfinite.action",

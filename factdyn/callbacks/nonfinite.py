@@ -20,6 +20,9 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteGuard(Callback):
     """Checks the training loss (and gradients) after backward and before the optimizer step.
 
+    The loss checked is the one passed to backward (seen in ``on_before_backward``), every step, whether or
+    not it is logged that step.
+
     The check runs in ``on_before_optimizer_step``, i.e. before the weights change and before any
     checkpoint of that step is written (checkpoints are saved at batch end). On ``stop`` it raises
     :class:`NonFiniteLossError` naming the step: the weights stay those of the previous step and the last
@@ -29,7 +32,8 @@ class NonFiniteGuard(Callback):
 
     Args:
         action: ``stop`` (default) or ``skip``.
-        monitor: the logged training loss to check.
+        monitor: name of the training loss in messages; its logged value is checked only when no loss
+            reached backward (manual optimization).
         check_gradients: also treat a non-finite gradient as a fault.
         max_skips: with ``skip``, stop anyway after this many skipped steps (``null``: never).
         check_every_n_steps: read the verdict on the host every n steps (default 1: every step). Reading it
@@ -70,9 +74,21 @@ class NonFiniteGuard(Callback):
         self.check_gradients = check_gradients
         self.max_skips = max_skips
         self.skipped_steps: list[int] = []
+        self._loss: torch.Tensor | None = None
+
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
+        self._loss = loss.detach()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._loss = None
+
+    def _step_loss(self, trainer: L.Trainer) -> torch.Tensor | None:
+        return self._loss if self._loss is not None else trainer.callback_metrics.get(self.monitor)
 
     def _fault(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str | None:
-        loss = trainer.callback_metrics.get(self.monitor)
+        loss = self._step_loss(trainer)
         if loss is not None and not math.isfinite(float(loss)):
             return f"{self.monitor} = {float(loss)}"
         if self.check_gradients:
@@ -87,7 +103,7 @@ class NonFiniteGuard(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:
         """Sync-free check: neutralise a faulty step (see ``check_every_n_steps``), remember the first one."""
-        loss = trainer.callback_metrics.get(self.monitor)
+        loss = self._step_loss(trainer)
         grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
         finite = torch.ones((), dtype=torch.bool, device=pl_module.device)
         if loss is not None:
