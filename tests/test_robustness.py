@@ -198,7 +198,7 @@ def test_fast_dev_run_writes_nothing(tmp_path: Path, monkeypatch) -> None:
 
 def test_nonfinite_check_read_every_n_steps_still_stops_naming_the_faulty_step(tmp_path: Path) -> None:
     """With check_every_n_steps > 1 (sync-free steps on a GPU) the fault is latched on the device."""
-    with pytest.raises(NonFiniteLossError, match="at step 2; its gradients were zeroed .* stopped at step 3"):
+    with pytest.raises(NonFiniteLossError, match="at step 2; its update was skipped .* stopped at step 3"):
         cli_main(
             tiny_args(
                 tmp_path / "logs",
@@ -227,3 +227,15 @@ def test_nonfinite_skip_read_every_n_steps_keeps_the_weights_finite(run_tiny) ->
     guard = next(c for c in cli.trainer.callbacks if type(c).__name__ == "NonFiniteGuard")
     assert guard.skipped_steps == [1, 5] and cli.trainer.global_step == 8
     assert all(torch.isfinite(p).all() for p in cli.model.parameters())
+    # Batch 1 (the update from step=1.ckpt to step=2.ckpt) was skipped inside fused AdamW: weights, moments
+    # and AdamW's step count are those of step 1; the next update (batch 2, to step=3) went ahead.
+    checkpoints = Path(cli.trainer.log_dir) / "checkpoints"
+    before, after = (load_verified(checkpoints / f"step={s:08d}.ckpt") for s in (1, 2))
+    for name, value in before["state_dict"].items():
+        assert torch.equal(after["state_dict"][name], value), name
+    state_before, state_after = before["optimizer_states"][0]["state"], after["optimizer_states"][0]["state"]
+    for key, moments in state_before.items():
+        for field in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(state_after[key][field], moments[field]), (key, field)
+    final = load_verified(checkpoints / "step=00000004.ckpt")["optimizer_states"][0]["state"]
+    assert float(next(iter(final.values()))["step"]) == 3  # 4 batches, one skipped

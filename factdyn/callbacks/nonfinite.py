@@ -68,7 +68,8 @@ class NonFiniteGuard(Callback):
                 f"nonfinite.check_every_n_steps must be an integer >= 1, got {check_every_n_steps!r}"
             )
         self.check_every_n_steps = check_every_n_steps
-        self._first_bad: torch.Tensor | None = None
+        self._flags: list[tuple[int, torch.Tensor]] = []  # (step, 1.0 if faulty) since the last read
+        self._one: torch.Tensor | None = None
         self.action = action
         self.monitor = monitor
         self.check_gradients = check_gradients
@@ -102,24 +103,38 @@ class NonFiniteGuard(Callback):
     def _latch_on_device(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:
-        """Sync-free check: neutralise a faulty step (see ``check_every_n_steps``), remember the first one."""
+        """Sync-free check (about three kernel launches): neutralise a faulty step, keep its flag."""
+        device = pl_module.device
         loss = self._step_loss(trainer)
+        if loss is None:
+            bad = torch.zeros((), dtype=torch.float32, device=device)
+        else:
+            bad = torch.where(torch.isfinite(loss.detach().to(device)).all(), 0.0, 1.0)
         grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
-        finite = torch.ones((), dtype=torch.bool, device=pl_module.device)
-        if loss is not None:
-            finite = finite & torch.isfinite(loss.to(pl_module.device)).all()
         if self.check_gradients and grads:
-            finite = finite & torch.isfinite(torch.stack(torch._foreach_norm(grads))).all()
+            if self._one is None or self._one.device != bad.device:
+                self._one = torch.ones((), dtype=torch.float32, device=bad.device)
+            by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+            for g in grads:
+                by_dtype.setdefault(g.dtype, []).append(g)
+            for group in by_dtype.values():
+                # GradScaler's fused check: one launch sets ``bad`` to 1 if any gradient is not finite (and
+                # multiplies the gradients by 1).
+                torch._amp_foreach_non_finite_check_and_unscale_(group, bad, self._one)
         if optimizer.defaults.get("fused"):
-            # One flag instead of a masking kernel per parameter (a few hundred launches per step on a GPU).
-            optimizer.found_inf = (~finite).to(torch.float32)
+            # The fused step skips itself when ``found_inf`` is 1: no masking kernel per parameter.
+            optimizer.found_inf = bad
         else:
             for g in grads:
-                g.copy_(torch.where(finite, g, torch.zeros_like(g)))
-        if self._first_bad is None or self._first_bad.device != finite.device:
-            self._first_bad = torch.full((), -1, dtype=torch.long, device=finite.device)
-        step = torch.full_like(self._first_bad, trainer.global_step)
-        self._first_bad = torch.where((self._first_bad < 0) & ~finite, step, self._first_bad)
+                g.copy_(torch.where(bad > 0, torch.zeros_like(g), g))
+        self._flags.append((trainer.global_step, bad))
+
+    def _first_flagged(self) -> int | None:
+        """The first step flagged since the last read (one host-device sync), or ``None``."""
+        steps, flags = zip(*self._flags, strict=True) if self._flags else ((), ())
+        self._flags = []
+        values = torch.stack(list(flags)).tolist() if flags else []
+        return next((step for step, value in zip(steps, values, strict=True) if value > 0), None)
 
     def on_before_optimizer_step(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
@@ -128,21 +143,18 @@ class NonFiniteGuard(Callback):
             self._latch_on_device(trainer, pl_module, optimizer)
             if (trainer.global_step + 1) % self.check_every_n_steps:
                 return
-            first_bad = int(self._first_bad)
-            self._first_bad = None
-            if trainer.strategy.reduce_boolean_decision(first_bad >= 0, all=False):
-                step = first_bad if first_bad >= 0 else trainer.global_step
+            first_bad = self._first_flagged()
+            if trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False):
+                step = first_bad if first_bad is not None else trainer.global_step
                 if self.action == "skip" and (
                     self.max_skips is None or len(self.skipped_steps) < self.max_skips
                 ):
                     self.skipped_steps.append(step)
-                    rank_zero_warn(
-                        f"non-finite training step {step}: its gradients were zeroed on the device"
-                    )
+                    rank_zero_warn(f"non-finite training step {step}: its update was skipped on the device")
                 else:
                     raise NonFiniteLossError(
-                        f"non-finite training loss or gradient at step {step}; its gradients were zeroed on "
-                        f"the device and training stopped at step {trainer.global_step} "
+                        f"non-finite training loss or gradient at step {step}; its update was skipped on the "
+                        f"device and training stopped at step {trainer.global_step} "
                         "(nonfinite.check_every_n_steps > 1)"
                     )
             return
