@@ -214,6 +214,21 @@ def test_nonfinite_check_read_every_n_steps_still_stops_naming_the_faulty_step(t
         assert all(torch.isfinite(v).all() for v in state.values()), path
 
 
+def test_nonfinite_flag_after_the_last_read_is_still_reported(tmp_path: Path) -> None:
+    """8 steps read every 5: step 6 is flagged after the last read (step 4) and reported at the end."""
+    with pytest.raises(NonFiniteLossError, match="at step 6; its update was skipped .* stopped at step 8"):
+        cli_main(
+            tiny_args(
+                tmp_path / "logs",
+                "--nonfinite.check_every_n_steps",
+                "5",
+                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks.steps",
+                "[6]",
+            )
+        )
+
+
 def test_nonfinite_skip_read_every_n_steps_keeps_the_weights_finite(run_tiny) -> None:
     cli, _ = run_tiny(
         "--nonfinite.action",

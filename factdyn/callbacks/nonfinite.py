@@ -129,6 +129,29 @@ class NonFiniteGuard(Callback):
                 g.copy_(torch.where(bad > 0, torch.zeros_like(g), g))
         self._flags.append((trainer.global_step, bad))
 
+    def _read_latched(self, trainer: L.Trainer) -> None:
+        """Stop on (or, with ``skip``, report) the first step flagged since the last read."""
+        first_bad = self._first_flagged()
+        if not trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False):
+            return
+        step = first_bad if first_bad is not None else trainer.global_step
+        if self.action == "skip" and (self.max_skips is None or len(self.skipped_steps) < self.max_skips):
+            self.skipped_steps.append(step)
+            rank_zero_warn(f"non-finite training step {step}: its update was skipped on the device")
+            return
+        raise NonFiniteLossError(
+            f"non-finite training loss or gradient at step {step}; its update was skipped on the device and "
+            f"training stopped at step {trainer.global_step} (nonfinite.check_every_n_steps > 1)"
+        )
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._flags = []
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Steps after the last read: a run whose length is not a multiple of check_every_n_steps.
+        if self._flags:
+            self._read_latched(trainer)
+
     def _first_flagged(self) -> int | None:
         """The first step flagged since the last read (one host-device sync), or ``None``."""
         steps, flags = zip(*self._flags, strict=True) if self._flags else ((), ())
@@ -141,22 +164,8 @@ class NonFiniteGuard(Callback):
     ) -> None:
         if self.check_every_n_steps > 1:
             self._latch_on_device(trainer, pl_module, optimizer)
-            if (trainer.global_step + 1) % self.check_every_n_steps:
-                return
-            first_bad = self._first_flagged()
-            if trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False):
-                step = first_bad if first_bad is not None else trainer.global_step
-                if self.action == "skip" and (
-                    self.max_skips is None or len(self.skipped_steps) < self.max_skips
-                ):
-                    self.skipped_steps.append(step)
-                    rank_zero_warn(f"non-finite training step {step}: its update was skipped on the device")
-                else:
-                    raise NonFiniteLossError(
-                        f"non-finite training loss or gradient at step {step}; its update was skipped on the "
-                        f"device and training stopped at step {trainer.global_step} "
-                        "(nonfinite.check_every_n_steps > 1)"
-                    )
+            if (trainer.global_step + 1) % self.check_every_n_steps == 0:
+                self._read_latched(trainer)
             return
         fault = self._fault(trainer, pl_module)
         # All ranks take the same decision (a fault on any rank counts).
