@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every GPU measurement of docs/performance.md in one call (about 8 minutes on one H100):
+# Every GPU measurement of docs/performance.md in one call (about 9 minutes on one H100):
 #   1. the data pipeline: one core, and 2/4/8 DataLoader workers, packed vs per-field batches;
-#   2. benchmarks/gpu.py: plain PyTorch loop, eager `factdyn fit`, CUDA graphs (reduce-overhead, one static
-#      shape), then CUDA graphs on a few shapes (compile_dynamic true, pad_to_multiple 8: less padding) if
-#      time is left; eval profile;
+#   2. benchmarks/gpu.py: plain PyTorch loop and eager `factdyn fit`, each with and without pinned batches,
+#      and CUDA graphs (reduce-overhead, one static shape), each profiled after its timed steps; then CUDA
+#      graphs on a few shapes (compile_dynamic true, pad_to_multiple 8: less padding) if time is left;
 #   3. the paper-scale default run end to end through the CLI (configs/paper.yaml + the fastest mode that
 #      step 2 measured: configs/presets/gpu_fast.yaml, else eager), its wall time and summary.json.
 # Results under $OUT (no checkpoints: they stay in $RUNS).
@@ -27,13 +27,13 @@ if ls .whl/*.whl >/dev/null 2>&1; then $PY -m pip install -q --no-index --no-dep
 if [ "${PREVIEW:-0}" = 1 ]; then
   DATA=(--n-individuals 2000 --batch-size 32 --workers 1,2 --seconds 0.5 --repeats 1)
   BENCH=(--device cpu --preset tiny --steps 6 --warmup 2 --precision 32-true --workers 1 --data-seconds 0.3
-         --compile-backend eager)
+         --compile-backend eager --profile-train 2)
   RUN=(--config configs/presets/tiny.yaml --trainer.accelerator cpu --trainer.precision 32-true)
   FAST=(--model.compile true --model.compile_dynamic false --data.pad_to_multiple 1024)
 else
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/gpu.txt" 2>&1
   DATA=(--workers 2,4,8 --seconds 1 --repeats 3)
-  BENCH=(--steps 300 --warmup 40 --workers 4 --profile-eval)
+  BENCH=(--steps 300 --warmup 40 --workers 4 --profile-eval --profile-train 20)
   RUN=(--config configs/paper.yaml --trainer.accelerator gpu --trainer.devices 1)
   FAST=(--config configs/presets/gpu_fast.yaml)
 fi
@@ -41,10 +41,11 @@ fi
 stamp "data pipeline"
 timeout 60 $PY benchmarks/data_pipeline.py "${DATA[@]}" 2>&1 | tee "$OUT/data_pipeline.txt"
 
-stamp "benchmark: plain, eager, cudagraphs"
-timeout $(($(left) - 330)) $PY benchmarks/gpu.py --out "$OUT/bench" --modes plain,eager,cudagraphs "${BENCH[@]}" \
+stamp "benchmark: plain, plain-pinned, eager, eager-unpinned, cudagraphs"
+MODES=plain,plain-pinned,eager,eager-unpinned,cudagraphs
+timeout $(($(left) - 330)) $PY benchmarks/gpu.py --out "$OUT/bench" --modes "$MODES" "${BENCH[@]}" \
   >"$OUT/bench.log" 2>&1
-tail -n 12 "$OUT/bench.log"
+tail -n 14 "$OUT/bench.log"
 
 # The full run takes the fastest mode that worked in the benchmark.
 MODE=$($PY - "$OUT/bench/results.json" <<'PY'
