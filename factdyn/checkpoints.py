@@ -184,7 +184,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             "config": self.config,
         }
         path = Path(path)
-        key = (checkpoint["factdyn"]["step"], checkpoint.get("epoch"), tuple(sorted(checkpoint)))
+        # Same state: same step, same contents, and the same loop progress (an evaluation in between would
+        # have moved it, and with it the callbacks' states).
+        key = (
+            checkpoint["factdyn"]["step"],
+            checkpoint.get("epoch"),
+            tuple(sorted(checkpoint)),
+            repr(checkpoint.get("loops")),
+        )
         source = None
         if self._previous is not None and self._previous[0] == key and self._previous[1] != path:
             source = self._previous[1]

@@ -69,6 +69,9 @@ def test_two_saves_of_one_step_share_one_file(tmp_path: Path, monkeypatch) -> No
     assert (tmp_path / "last.ckpt").stat().st_ino != (tmp_path / "step=5.ckpt").stat().st_ino
     assert load_verified(tmp_path / "step=5.ckpt")["global_step"] == 5
     assert load_verified(tmp_path / "last.ckpt")["global_step"] == 6
+    # The same step after an evaluation (loop progress moved) is written, not linked.
+    io.save_checkpoint({**state, "global_step": 6, "loops": {"val": 1}}, tmp_path / "after_eval.ckpt")
+    assert (tmp_path / "after_eval.ckpt").stat().st_ino != (tmp_path / "last.ckpt").stat().st_ino
     # Other content at the same step (here: weights only) is written, not linked.
     io.save_checkpoint({"global_step": 6, "epoch": 0}, tmp_path / "weights.ckpt")
     assert (tmp_path / "weights.ckpt").stat().st_ino != (tmp_path / "last.ckpt").stat().st_ino
@@ -77,6 +80,26 @@ def test_two_saves_of_one_step_share_one_file(tmp_path: Path, monkeypatch) -> No
     io.save_checkpoint({"global_step": 6, "epoch": 0}, tmp_path / "copy.ckpt")
     assert load_verified(tmp_path / "copy.ckpt")["global_step"] == 6
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_failed_background_write_is_raised_at_the_next_save_or_at_the_end(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import factdyn.checkpoints as checkpoints
+
+    def broken(checkpoint, path):
+        raise OSError(f"disk full writing {Path(path).name}")
+
+    monkeypatch.setattr(checkpoints, "save_checkpoint_file", broken)
+    io = AtomicCheckpointIO(background=True)
+    io.save_checkpoint({"global_step": 1, "w": torch.zeros(2)}, tmp_path / "a.ckpt")
+    io._pending[0].exception()  # wait for the writer
+    with pytest.raises(OSError, match="disk full writing a.ckpt"):
+        io.save_checkpoint({"global_step": 2, "w": torch.zeros(2)}, tmp_path / "b.ckpt")
+    io = AtomicCheckpointIO(background=True)
+    io.save_checkpoint({"global_step": 3, "w": torch.zeros(2)}, tmp_path / "c.ckpt")
+    with pytest.raises(OSError, match="disk full writing c.ckpt"):
+        io.teardown()  # the end of fit
 
 
 @pytest.mark.parametrize("background", [True, False])
