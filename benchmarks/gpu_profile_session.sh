@@ -52,5 +52,10 @@ RUN_DIR=$(ls -d "$RUNS"/cli/version_* 2>/dev/null | tail -n 1)
 stamp "checkpoint writes (time left $(left) s)"
 timeout $(($(left) - 3)) $PY benchmarks/checkpoint_writes.py "${CKPT[@]}" 2>&1 | tee "$OUT/checkpoint_writes.txt"
 stamp "done"
-# The device tool returns only a few files: everything also goes into one archive.
-tar czf /tmp/results.tar.gz -C "$OUT" . && mv /tmp/results.tar.gz "$OUT/results.tar.gz"
+KEEP="timeline.txt bench/results.md cli/summary.json checkpoint_writes.txt train_profile_cli.txt"
+# The device tool returns at most 8 files: everything goes into one archive, and $OUT keeps only the
+# archive and the summaries (a run cut short leaves its raw files instead).
+tar czf /tmp/results.tar.gz -C "$OUT" . || exit 1
+rm -rf /tmp/keep && mkdir -p /tmp/keep && for f in $KEEP; do [ -f "$OUT/$f" ] && cp "$OUT/$f" "/tmp/keep/$(echo "$f" | tr / _)"; done
+rm -rf "${OUT:?}"/* && mv /tmp/results.tar.gz "$OUT/" && mv /tmp/keep/* "$OUT/" 2>/dev/null
+ls "$OUT"

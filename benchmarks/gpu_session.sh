@@ -83,5 +83,10 @@ if [ "$(left)" -gt 100 ]; then
   tail -n 4 "$OUT/bench_shapes.log"
 fi
 stamp "done"
-# The device tool returns only a few files: everything also goes into one archive.
-tar czf /tmp/results.tar.gz -C "$OUT" . && mv /tmp/results.tar.gz "$OUT/results.tar.gz"
+KEEP="timeline.txt data_pipeline.txt bench/results.md paper_run_wall.txt paper_run/summary.json bench_shapes.log"
+# The device tool returns at most 8 files: everything goes into one archive, and $OUT keeps only the
+# archive and the summaries (a run cut short leaves its raw files instead).
+tar czf /tmp/results.tar.gz -C "$OUT" . || exit 1
+rm -rf /tmp/keep && mkdir -p /tmp/keep && for f in $KEEP; do [ -f "$OUT/$f" ] && cp "$OUT/$f" "/tmp/keep/$(echo "$f" | tr / _)"; done
+rm -rf "${OUT:?}"/* && mv /tmp/results.tar.gz "$OUT/" && mv /tmp/keep/* "$OUT/" 2>/dev/null
+ls "$OUT"
