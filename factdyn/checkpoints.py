@@ -36,6 +36,11 @@ FORMAT = 1
 _STEP_FILE = re.compile(r"step=(\d+)\.ckpt$")
 
 
+def step_filename(step: int) -> str:
+    """The file name of the scheduled checkpoint of ``step``: ``step=`` and the step in 8 digits."""
+    return f"step={step:08d}.ckpt"
+
+
 class CorruptCheckpointError(RuntimeError):
     """A checkpoint file that is truncated, corrupted or does not match its recorded hash."""
 

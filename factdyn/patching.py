@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from factdyn.checkpoints import step_filename
 from factdyn.model.hooks import (
     HookPoint,
     hooks,
@@ -32,7 +33,8 @@ def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None
     """Resolve a reference: a ``.ckpt`` file, or a run directory plus a step of its CheckpointSchedule.
 
     A run directory (``logs/<name>/version_N``) with ``reference_step=s`` resolves to
-    ``<run_dir>/checkpoints/step=<s:08d>.ckpt``, the :class:`~factdyn.callbacks.CheckpointSchedule` naming.
+    ``<run_dir>/checkpoints/``:func:`~factdyn.checkpoints.step_filename` ``(s)``, e.g. ``step=00000750.ckpt``
+    for ``s = 750``: the :class:`~factdyn.callbacks.CheckpointSchedule` naming.
     """
     path = Path(reference_checkpoint)
     if path.is_dir():
@@ -41,7 +43,7 @@ def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None
                 f"AttentionPatching.reference_checkpoint={str(path)!r} is a run directory: set "
                 "AttentionPatching.reference_step to one of its checkpoint steps"
             )
-        path = path / "checkpoints" / f"step={reference_step:08d}.ckpt"
+        path = path / "checkpoints" / step_filename(reference_step)
     if not path.is_file():
         where = path.parent
         available = sorted(p.name for p in where.glob("*.ckpt")) if where.is_dir() else []

@@ -34,7 +34,7 @@ class AttentionPatching(Callback):
 
     Args:
         reference_checkpoint: a ``.ckpt`` file, or a run directory (``logs/<name>/version_N``) whose
-            ``checkpoints/step=XXXXXXXX.ckpt`` is chosen by ``reference_step``.
+            ``checkpoints/step=<reference_step in 8 digits>.ckpt`` is used.
         reference_step: the reference's step when ``reference_checkpoint`` is a run directory.
         start_step: first optimizer step trained with the reference's attention (paper: 0 in the main text).
         layers: layer indices (0-based) to patch; ``None`` patches all (paper).

@@ -9,7 +9,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from factdyn.checkpoints import AtomicCheckpointIO
+from factdyn.checkpoints import AtomicCheckpointIO, step_filename
 
 
 def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> list[int]:
@@ -27,7 +27,7 @@ def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> li
 
 
 class CheckpointSchedule(Callback):
-    """Keeps a checkpoint at every step of :func:`checkpoint_steps`, named ``step=XXXXXXXX.ckpt``.
+    """Keeps a checkpoint at every step of :func:`checkpoint_steps`: ``step=00001000.ckpt`` for step 1000.
 
     Step 0 is the initial model (the reference "untrained" attention patterns come from it). Every file
     carries its ``global_step`` and the full hyperparameters, so it loads without the CLI.
@@ -77,7 +77,7 @@ class CheckpointSchedule(Callback):
         step = trainer.global_step
         if trainer.sanity_checking or trainer.fast_dev_run or step not in self._steps:
             return
-        path = str(Path(self.dirpath) / f"step={step:08d}.ckpt")
+        path = str(Path(self.dirpath) / step_filename(step))
         if path in self.saved:
             return
         trainer.save_checkpoint(path, weights_only=False)  # said explicitly: else Lightning logs a line
