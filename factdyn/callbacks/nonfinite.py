@@ -92,13 +92,26 @@ class NonFiniteGuard(Callback):
         loss = self._step_loss(trainer)
         if loss is not None and not math.isfinite(float(loss)):
             return f"{self.monitor} = {float(loss)}"
-        if self.check_gradients:
-            grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
-            if grads:
-                norms = torch._foreach_norm(grads)
-                if not torch.isfinite(torch.stack(norms)).all():
-                    return "non-finite gradient"
+        grads = _gradients(pl_module)
+        if self.check_gradients and grads:
+            flag = torch.zeros((), dtype=torch.float32, device=grads[0].device)
+            self._flag_nonfinite(grads, flag)
+            if flag.item():
+                return "non-finite gradient"
         return None
+
+    def _flag_nonfinite(self, grads: list[torch.Tensor], flag: torch.Tensor) -> None:
+        """Set ``flag`` (float32, 0-dim) to 1 if any gradient is not finite.
+
+        GradScaler's fused check: one launch per gradient dtype (it also multiplies the gradients by 1).
+        """
+        if self._one is None or self._one.device != flag.device:
+            self._one = torch.ones((), dtype=torch.float32, device=flag.device)
+        by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+        for g in grads:
+            by_dtype.setdefault(g.dtype, []).append(g)
+        for group in by_dtype.values():
+            torch._amp_foreach_non_finite_check_and_unscale_(group, flag, self._one)
 
     def _latch_on_device(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
@@ -110,17 +123,9 @@ class NonFiniteGuard(Callback):
             bad = torch.zeros((), dtype=torch.float32, device=device)
         else:
             bad = torch.where(torch.isfinite(loss.detach().to(device)).all(), 0.0, 1.0)
-        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        grads = _gradients(pl_module)
         if self.check_gradients and grads:
-            if self._one is None or self._one.device != bad.device:
-                self._one = torch.ones((), dtype=torch.float32, device=bad.device)
-            by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
-            for g in grads:
-                by_dtype.setdefault(g.dtype, []).append(g)
-            for group in by_dtype.values():
-                # GradScaler's fused check: one launch sets ``bad`` to 1 if any gradient is not finite (and
-                # multiplies the gradients by 1).
-                torch._amp_foreach_non_finite_check_and_unscale_(group, bad, self._one)
+            self._flag_nonfinite(grads, bad)
         if optimizer.defaults.get("fused"):
             # The fused step skips itself when ``found_inf`` is 1: no masking kernel per parameter.
             optimizer.found_inf = bad
@@ -193,3 +198,7 @@ class NonFiniteGuard(Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.skipped_steps = list(state_dict.get("skipped_steps", []))
+
+
+def _gradients(pl_module: L.LightningModule) -> list[torch.Tensor]:
+    return [p.grad for p in pl_module.parameters() if p.grad is not None]
