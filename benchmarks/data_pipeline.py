@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset
 
 from factdyn.data.batches import pack_batch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
@@ -29,11 +29,8 @@ class PerFieldStream(IterableDataset):
         self.stream = stream
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        info = get_worker_info()
-        step, every = (info.id, info.num_workers) if info else (0, 1)
-        while True:
+        for step in self.stream.steps():
             yield self.stream.tensors_at(step)
-            step += every
 
 
 def loader_rate(dataset: IterableDataset, workers: int, seconds: float) -> float:

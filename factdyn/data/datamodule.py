@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from functools import cache
@@ -81,13 +82,15 @@ class BiographyStream(IterableDataset):
             self.population, individuals, rng, split="train", shuffle_sentences=self.shuffle_sentences
         )
 
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        for step in self.steps():
+            yield pack_batch(batch_arrays(self.batch_at(step), self.pad_to_multiple, self.max_seq_len))
+
+    def steps(self) -> Iterator[int]:
+        """The steps this DataLoader worker produces (every ``num_workers``-th from ``start_step``)."""
         info = get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        step = self.start_step + worker
-        while True:
-            yield pack_batch(batch_arrays(self.batch_at(step), self.pad_to_multiple, self.max_seq_len))
-            step += n_workers
+        yield from itertools.count(self.start_step + worker, n_workers)
 
     def tensors_at(self, step: int) -> dict[str, torch.Tensor]:
         """Batch ``step`` as the dict of tensors the training step reads (padded as configured)."""
