@@ -15,12 +15,8 @@ RUNS=${RUNS:-/tmp/factdyn_gpu_profile}
 LIMIT=${LIMIT:-280}
 CLI_STEPS=${CLI_STEPS:-2000}
 PY=${PY:-python3}
-mkdir -p "$OUT" "$RUNS"
 export PYTHONPATH=$PWD:$PWD/benchmarks PYTHONUNBUFFERED=1
-START=$(date +%s)
-left() { echo $((LIMIT - ($(date +%s) - START))); }
-stamp() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$OUT/timeline.txt"; }
-if ls .whl/*.whl >/dev/null 2>&1; then $PY -m pip install -q --no-index --no-deps .whl/*.whl; fi
+source benchmarks/session_lib.sh
 
 if [ "${PREVIEW:-0}" = 1 ]; then
   BENCH=(--device cpu --preset tiny --steps 6 --warmup 2 --precision 32-true --workers 1 --data-seconds 0.3
@@ -52,10 +48,4 @@ RUN_DIR=$(ls -d "$RUNS"/cli/version_* 2>/dev/null | tail -n 1)
 stamp "checkpoint writes (time left $(left) s)"
 timeout $(($(left) - 3)) $PY benchmarks/checkpoint_writes.py "${CKPT[@]}" 2>&1 | tee "$OUT/checkpoint_writes.txt"
 stamp "done"
-KEEP="timeline.txt bench/results.md cli/summary.json checkpoint_writes.txt train_profile_cli.txt"
-# The device tool returns at most 8 files: everything goes into one archive, and $OUT keeps only the
-# archive and the summaries (a run cut short leaves its raw files instead).
-tar czf /tmp/results.tar.gz -C "$OUT" . || exit 1
-rm -rf /tmp/keep && mkdir -p /tmp/keep && for f in $KEEP; do [ -f "$OUT/$f" ] && cp "$OUT/$f" "/tmp/keep/$(echo "$f" | tr / _)"; done
-rm -rf "${OUT:?}"/* && mv /tmp/results.tar.gz "$OUT/" && mv /tmp/keep/* "$OUT/" 2>/dev/null
-ls "$OUT"
+pack_results timeline.txt bench/results.md cli/summary.json checkpoint_writes.txt train_profile_cli.txt

@@ -16,13 +16,8 @@ OUT=${OUT:?set OUT}
 RUNS=${RUNS:-/tmp/factdyn_gpu_session}
 LIMIT=${LIMIT:-585}  # seconds for the whole script; each stage gets what is left
 PY=${PY:-python3}
-mkdir -p "$OUT" "$RUNS"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-START=$(date +%s)
-left() { echo $((LIMIT - ($(date +%s) - START))); }
-stamp() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$OUT/timeline.txt"; }
-# Wheels the device image lacks (jsonargparse and its helpers), carried in .whl/ when needed.
-if ls .whl/*.whl >/dev/null 2>&1; then $PY -m pip install -q --no-index --no-deps .whl/*.whl; fi
+source benchmarks/session_lib.sh
 
 if [ "${PREVIEW:-0}" = 1 ]; then
   DATA=(--n-individuals 2000 --batch-size 32 --workers 1,2 --seconds 0.5 --repeats 1)
@@ -83,10 +78,4 @@ if [ "$(left)" -gt 100 ]; then
   tail -n 4 "$OUT/bench_shapes.log"
 fi
 stamp "done"
-KEEP="timeline.txt data_pipeline.txt bench/results.md paper_run_wall.txt paper_run/summary.json bench_shapes.log"
-# The device tool returns at most 8 files: everything goes into one archive, and $OUT keeps only the
-# archive and the summaries (a run cut short leaves its raw files instead).
-tar czf /tmp/results.tar.gz -C "$OUT" . || exit 1
-rm -rf /tmp/keep && mkdir -p /tmp/keep && for f in $KEEP; do [ -f "$OUT/$f" ] && cp "$OUT/$f" "/tmp/keep/$(echo "$f" | tr / _)"; done
-rm -rf "${OUT:?}"/* && mv /tmp/results.tar.gz "$OUT/" && mv /tmp/keep/* "$OUT/" 2>/dev/null
-ls "$OUT"
+pack_results timeline.txt data_pipeline.txt bench/results.md paper_run_wall.txt paper_run/summary.json bench_shapes.log
