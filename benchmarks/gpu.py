@@ -113,21 +113,29 @@ def matmul_params(system: FactLearner) -> int:
     return sum(p.numel() for p in system.model.parameters()) - wte.numel() - wpe.numel()
 
 
-def step_work(dm: BiographyDataModule, p: dict, steps: range, params: int) -> dict[str, float]:
-    """Non-pad input tokens, useful FLOPs and pad fraction of the training batches ``steps`` (pure of k)."""
+def step_lengths(dm: BiographyDataModule, steps: range) -> list[np.ndarray]:
+    """Sequence lengths of the training batches ``steps`` (a pure function of the step)."""
     stream = BiographyStream(
         dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, dm.seed, 0, 0, True
     )
-    tokens = flops = padded = 0.0
-    for k in steps:
-        batch = stream.batch_at(k)
-        n = batch.lengths - 1  # input tokens that predict a real target
+    return [stream.batch_at(k).lengths for k in steps]
+
+
+def step_work(lengths: list[np.ndarray], p: dict, params: int) -> dict[str, float]:
+    """Non-pad input tokens and useful FLOPs per step of batches with these sequence lengths."""
+    tokens = flops = 0.0
+    for batch_lengths in lengths:
+        n = batch_lengths - 1  # input tokens that predict a real target
         tokens += n.sum()
         flops += 6 * params * n.sum() + 6 * p["n_layer"] * p["d_model"] * (n.astype(float) ** 2).sum()
-        length = padded_length(batch.tokens.shape[1], dm.pad_to_multiple, dm.max_seq_len)
-        padded += len(n) * (length - 1)
-    k = len(steps)
-    return {"tokens": tokens / k, "flops": flops / k, "pad_fraction": 1 - tokens / padded}
+    return {"tokens": tokens / len(lengths), "flops": flops / len(lengths)}
+
+
+def pad_fraction(lengths: list[np.ndarray], pad_to_multiple: int, max_seq_len: int) -> float:
+    """Share of the input positions that are padding, batches padded as ``data.pad_to_multiple`` pads them."""
+    tokens = sum(float((n - 1).sum()) for n in lengths)
+    padded = sum(len(n) * (padded_length(int(n.max()), pad_to_multiple, max_seq_len) - 1) for n in lengths)
+    return 1 - tokens / padded
 
 
 def eval_pad_fraction(dm: BiographyDataModule) -> float:
@@ -336,7 +344,8 @@ def main() -> None:
 
     dm = make_datamodule(p, args.workers, args.pad_to_multiple)
     params = matmul_params(make_system(dm, p, "eager", "eager"))
-    work = step_work(dm, p, range(args.warmup, args.warmup + args.steps), params)
+    lengths = step_lengths(dm, range(args.warmup, args.warmup + args.steps))
+    work = step_work(lengths, p, params)
     rate = data_rate(dm, args.data_seconds)
     one_core = data_rate(make_datamodule(p, 0, args.pad_to_multiple), args.data_seconds)
     eval_steps = paper_eval_steps(p["max_steps"])
@@ -344,7 +353,8 @@ def main() -> None:
         "setup": {
             "device": name, "precision": args.precision, "preset": args.preset, "batch_size": p["batch_size"],
             "peak_tflops": peak, "torch": torch.__version__, "matmul_params": params,
-            "pad_fraction": work["pad_fraction"], "pad_to_multiple": args.pad_to_multiple,
+            "pad_fraction": pad_fraction(lengths, args.pad_to_multiple, dm.max_seq_len),
+            "pad_to_multiple": args.pad_to_multiple,
             "workers": args.workers, "data_rate": rate, "data_rate_one_core": one_core,
             "useful_flops_per_step": work["flops"], "non_pad_tokens_per_step": work["tokens"],
             "eval_pad_fraction": eval_pad_fraction(dm),
@@ -367,10 +377,9 @@ def main() -> None:
             save(summary, args.out)
             continue
         s = r["seconds"] / r["steps"]
-        timed = range(args.warmup, args.warmup + args.steps)
         r.update(
             pad_to_multiple=dm.pad_to_multiple,
-            pad_fraction=step_work(dm, p, timed, params)["pad_fraction"],
+            pad_fraction=pad_fraction(lengths, dm.pad_to_multiple, dm.max_seq_len),
             ms_per_step=s * 1e3,
             steps_per_s=1 / s,
             tokens_per_s=work["tokens"] / s,
