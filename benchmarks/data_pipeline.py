@@ -18,7 +18,6 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from factdyn.data.batches import pack_batch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 
 
@@ -53,7 +52,7 @@ def one_core_rate(stream: BiographyStream, seconds: float) -> float:
     """Biographies per second built and packed in this process (no DataLoader)."""
     n, step, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        pack_batch(stream.tensors_at(step))
+        stream.packed_at(step)
         n += stream.batch_size
         step += 1
     return n / (time.perf_counter() - start)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
-from factdyn.data.batches import pack_batch, to_torch
+from factdyn.data.batches import to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.system import FactLearner
 
@@ -61,7 +61,7 @@ def data_rate(dm: BiographyDataModule, seconds: float = 2.0, batch_size: int | N
     stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, batch_size, 0, 0, 0, True)
     n, step, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        pack_batch(stream.tensors_at(step))
+        stream.packed_at(step)
         n += batch_size
         step += 1
     return n / (time.perf_counter() - start)

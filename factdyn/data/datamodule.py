@@ -84,13 +84,17 @@ class BiographyStream(IterableDataset):
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         for step in self.steps():
-            yield pack_batch(batch_arrays(self.batch_at(step), self.pad_to_multiple, self.max_seq_len))
+            yield self.packed_at(step)
 
     def steps(self) -> Iterator[int]:
         """The steps this DataLoader worker produces (every ``num_workers``-th from ``start_step``)."""
         info = get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
         yield from itertools.count(self.start_step + worker, n_workers)
+
+    def packed_at(self, step: int) -> torch.Tensor:
+        """Batch ``step`` as the one packed tensor the DataLoader delivers (padded as configured)."""
+        return pack_batch(batch_arrays(self.batch_at(step), self.pad_to_multiple, self.max_seq_len))
 
     def tensors_at(self, step: int) -> dict[str, torch.Tensor]:
         """Batch ``step`` as the dict of tensors the training step reads (padded as configured)."""
