@@ -182,33 +182,24 @@ class FactLearner(L.LightningModule):
         """Next-token logits (B, T, V) for token ids (B, T)."""
         return self._forward(tokens)
 
-    def shared_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Forward a batch; return the LM loss, per-token NLL and the targets' value-slot map."""
-        tokens = batch["tokens"]
+    def lm_loss(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next-token loss averaged over non-pad targets, and the per-token NLL (B, T-1)."""
         inputs, targets = tokens[:, :-1], tokens[:, 1:]
-        logits = self(inputs)
-        nll = token_nll(logits, targets)
+        nll = token_nll(self(inputs), targets)
         not_pad = targets != 0
-        loss = (nll * not_pad).sum() / not_pad.sum()
-        return {
-            "loss": loss,
-            "logits": logits,
-            "nll": nll,
-            "targets": targets,
-            "slot": batch["value_slot"][:, 1:],
-        }
+        return (nll * not_pad).sum() / not_pad.sum(), nll
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        out = self.shared_step(batch)
+        loss, nll = self.lm_loss(batch["tokens"])
         bsz = batch["tokens"].shape[0]
         # Logged only on the steps Lightning writes (every ``log_every_n_steps``): each ``self.log`` costs
         # about 0.3 ms of host time, a few % of a GPU step. No host-device synchronisation either: logged
         # tensors stay on the device until written; ``prog_bar=True`` would ``.item()`` every step.
         if self._writes_logs_this_step():
-            self.log("train/loss", out["loss"].detach(), batch_size=bsz)
-            attr_loss = slot_sums(out["nll"].detach(), out["slot"], N_SLOTS).mean()
+            self.log("train/loss", loss.detach(), batch_size=bsz)
+            attr_loss = slot_sums(nll.detach(), batch["value_slot"][:, 1:], N_SLOTS).mean()
             self.log("train/attr_loss", attr_loss, batch_size=bsz)
-        return out["loss"]
+        return loss
 
     def _writes_logs_this_step(self) -> bool:
         """Whether Lightning writes on-step training logs after this step (its ``log_every_n_steps`` rule)."""
