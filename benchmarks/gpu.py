@@ -7,13 +7,15 @@ One H100 or H200 (about 4-6 minutes, compiles included):
 CPU smoke test of the same code path (tiny sizes; ``--compile-backend eager`` skips the C++ compiler):
 
     python benchmarks/gpu.py --device cpu --preset tiny --steps 6 --warmup 2 --precision 32-true \\
-        --modes eager,compiled --compile-backend eager --out /tmp/gpu_smoke
+        --modes plain,eager,plain-compiled,compiled --compile-backend eager --out /tmp/gpu_smoke
 
 Every mode runs a real ``Trainer.fit`` of ``FactLearner`` on the ``BiographyDataModule`` stream (DataLoader
 workers, pinned memory) with the TensorBoard logger on, and is timed over a window after ``--warmup`` steps
-with one device synchronisation at each end (none per step). ``plain`` is a hand-written PyTorch loop on the
-same model, batches and precision, the reference for the Lightning overhead. Writes ``results.json`` and
-``results.md`` to ``--out``.
+with one device synchronisation at each end (none per step). Each fit mode has a hand-written PyTorch loop as
+its reference for the Lightning overhead, on the same model (compiled alike), batches, pinning and precision:
+``plain`` for ``eager``, ``plain-unpinned`` for ``eager-unpinned``, ``plain-<mode>`` for the compiled modes.
+``--repeats`` runs the modes in turn and reports medians. Writes ``results.json`` and ``results.md`` to
+``--out``.
 
 FLOPs per step count useful work on non-pad tokens only: ``6 * P * n`` (P: parameters of all matmuls, i.e.
 without the embedding lookups) plus causal attention ``6 * n_layer * d_model * n^2`` per sequence of ``n``
@@ -59,16 +61,17 @@ PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
 FULL_LENGTH = 1024  # a pad_to_multiple >= max_seq_len: every batch at the one full length
 MODES = {
     # name: (compiled, compile mode, compile_dynamic, pad_to_multiple; None: --pad-to-multiple)
-    "plain": (False, None, None, None),
     "eager": (False, None, None, None),
     "eager-unpinned": (False, None, None, None),  # data.pin_memory false: no pinning thread
-    "plain-pinned": (False, None, None, None),  # the plain loop with the DataLoader pinning batches
     "compiled": (True, "default", True, None),
     "compiled-static": (True, "default", False, FULL_LENGTH),
     "compiled-reduce-overhead": (True, "reduce-overhead", True, None),
     "cudagraphs": (True, "reduce-overhead", False, FULL_LENGTH),  # configs/presets/gpu_fast.yaml
     "compiled-max-autotune": (True, "max-autotune", True, None),
 }
+# Each fit mode's hand-written counterpart: the same model (compiled alike), batches, pinning and precision.
+PLAIN = {m: "plain" + m.removeprefix("eager") if m.startswith("eager") else f"plain-{m}" for m in MODES}
+FIT_OF = {plain: mode for mode, plain in PLAIN.items()}
 
 
 def paper_eval_steps(max_steps: int) -> list[int]:
@@ -95,7 +98,7 @@ def make_datamodule(p: dict, workers: int, pad_to_multiple: int) -> BiographyDat
 
 def make_system(dm: BiographyDataModule, p: dict, mode: str, backend: str) -> FactLearner:
     torch.manual_seed(0)
-    compiled, compile_mode, dynamic, _ = MODES[mode]
+    compiled, compile_mode, dynamic, _ = MODES[FIT_OF.get(mode, mode)]
     system = FactLearner(
         dm.vocab_size, dm.max_seq_len, dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
         n_layer=p["n_layer"], n_head=p["n_head"], d_model=p["d_model"], d_mlp=p["d_mlp"],
@@ -181,12 +184,12 @@ class WindowTimer(L.Callback):
         self.steps = trainer.global_step - self.warmup
 
 
-def run_fit(dm, p, mode, args, out: Path) -> dict:
+def run_fit(dm, p, mode, args, out: Path, first: bool = True) -> dict:
     system = make_system(dm, p, mode, args.compile_backend)
     timer = WindowTimer(args.warmup, args.steps, count_syncs=True)
     callbacks: list[L.Callback] = [timer]
     extra = 0
-    if args.profile_train:  # after the timed window, so the profilers do not slow the timed steps
+    if args.profile_train and first:  # after the timed window, so the profilers do not slow the timed steps
         path = out / f"train_profile_{mode}.txt"
         callbacks.append(StepProfileCallback(args.warmup + args.steps, args.profile_train, str(path)))
         extra = 2 * args.profile_train + 1
@@ -213,7 +216,8 @@ def run_fit(dm, p, mode, args, out: Path) -> dict:
     result["peak_memory_gib"] = (
         torch.cuda.max_memory_allocated() / 2**30 if args.device == "cuda" else float("nan")
     )
-    result["eval_seconds"] = time_eval(system, dm, args)
+    if first:
+        result["eval_seconds"] = time_eval(system, dm, args)
     return result
 
 
@@ -241,18 +245,18 @@ def time_eval(system: FactLearner, dm: BiographyDataModule, args) -> float:
     return seconds[-1]
 
 
-def run_plain(dm, p, args, mode: str = "plain") -> dict:
-    """A hand-written loop: same model, fused AdamW, autocast, batches from the same DataLoader."""
+def run_plain(dm, p, args, mode: str, first: bool = True) -> dict:
+    """A hand-written loop: the fit mode's model (compiled alike), fused AdamW, autocast, its batches."""
     device = torch.device(args.device)
-    system = make_system(dm, p, "eager", args.compile_backend).to(device)
-    net = system.model
-    opt = torch.optim.AdamW(net.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=True)
+    system = make_system(dm, p, FIT_OF[mode], args.compile_backend).to(device)
+    forward = system.__dict__["_forward"]  # the compiled model where the fit mode compiles
+    opt = torch.optim.AdamW(system.model.optimizer_groups(0.1), lr=4e-4, betas=(0.9, 0.95), fused=True)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
     loader = iter(dm.train_dataloader())
 
     def step() -> None:
         batch = dm.on_after_batch_transfer(next(loader).to(device, non_blocking=True), 0)
-        plain_step(net, opt, batch["tokens"], autocast)
+        plain_step(forward, opt, batch["tokens"], autocast)
 
     start = 0.0
     for k in range(args.warmup + args.steps):
@@ -264,7 +268,7 @@ def run_plain(dm, p, args, mode: str = "plain") -> dict:
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    if args.profile_train:
+    if args.profile_train and first:
         profile_loop(step, 0, args.profile_train, args.out / f"train_profile_{mode}.txt")
     return {"seconds": seconds, "steps": args.steps, "syncs": float("nan")}
 
@@ -301,8 +305,13 @@ def markdown(summary: dict) -> str:
             f"{r.get('eval_seconds', float('nan')):.2f} | {r.get('eval_share', float('nan')):.3f} | "
             f"{r['projected_minutes']:.1f} | {r['peak_memory_gib']:.2f} |"
         )
-    if "fit_over_plain" in summary:
-        lines += ["", f"factdyn fit / plain loop (time per step, eager): {summary['fit_over_plain']:.3f}"]
+    if summary.get("fit_over_plain"):
+        ratios = "; ".join(f"{mode} {ratio:.3f}" for mode, ratio in summary["fit_over_plain"].items())
+        lines += [
+            "",
+            f"factdyn fit / plain loop on the same model, batches and precision (median ms/step of "
+            f"{head['repeats']} runs each): {ratios}",
+        ]
     for mode, error in summary.get("failed", {}).items():
         lines += ["", f"{mode} failed: {error.splitlines()[0] if error else ''}"]
     return "\n".join(lines) + "\n"
@@ -316,8 +325,12 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper")
     parser.add_argument("--precision", default="bf16-mixed", choices=["bf16-mixed", "32-true"])
-    parser.add_argument("--modes", default="plain,eager,compiled,compiled-reduce-overhead")
+    parser.add_argument(
+        "--modes", default="plain,eager,plain-cudagraphs,cudagraphs",
+        help=f"fit modes {', '.join(MODES)}, and their plain loops {', '.join(PLAIN.values())}",
+    )  # fmt: skip
     parser.add_argument("--steps", type=int, default=300, help="timed steps per mode")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per mode, in turn; medians reported")
     parser.add_argument("--warmup", type=int, default=40, help="untimed steps first (compilation)")
     parser.add_argument("--workers", type=int, default=4, help="DataLoader workers")
     parser.add_argument("--pad-to-multiple", type=int, default=8)
@@ -331,9 +344,9 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     modes = args.modes.split(",")
-    unknown = set(modes) - set(MODES)
+    unknown = set(modes) - set(MODES) - set(FIT_OF)
     if unknown:
-        parser.error(f"--modes: unknown {sorted(unknown)}; allowed: {', '.join(MODES)}")
+        parser.error(f"--modes: unknown {sorted(unknown)}; allowed: {', '.join([*MODES, *FIT_OF])}")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -355,7 +368,8 @@ def main() -> None:
             "peak_tflops": peak, "torch": torch.__version__, "matmul_params": params,
             "pad_fraction": pad_fraction(lengths, args.pad_to_multiple, dm.max_seq_len),
             "pad_to_multiple": args.pad_to_multiple,
-            "workers": args.workers, "data_rate": rate, "data_rate_one_core": one_core,
+            "workers": args.workers, "repeats": args.repeats,
+            "data_rate": rate, "data_rate_one_core": one_core,
             "useful_flops_per_step": work["flops"], "non_pad_tokens_per_step": work["tokens"],
             "eval_pad_fraction": eval_pad_fraction(dm),
             "paper_eval_steps": len(eval_steps), "max_steps": p["max_steps"],
@@ -364,45 +378,62 @@ def main() -> None:
         "failed": {},
     }  # fmt: skip
     print(json.dumps(summary["setup"], indent=1), flush=True)
-    for mode in modes:
-        print(f"--- {mode}", flush=True)
-        dm.pad_to_multiple = MODES[mode][3] or args.pad_to_multiple
-        dm.pin_memory = {"eager-unpinned": False, "plain-pinned": True}.get(mode)
-        try:
-            plain = mode.startswith("plain")
-            r = run_plain(dm, p, args, mode) if plain else run_fit(dm, p, mode, args, args.out)
-        except Exception as error:  # one broken mode must not cost the others' measurements
-            traceback.print_exc()
-            summary["failed"][mode] = f"{type(error).__name__}: {error}"[:2000]
+    runs: dict[str, list[dict]] = {}
+    for repeat in range(args.repeats):  # in turn, so drifts of a noisy machine hit every mode alike
+        for mode in modes:
+            if mode in summary["failed"]:
+                continue
+            print(f"--- {mode} (run {repeat + 1} of {args.repeats})", flush=True)
+            dm.pad_to_multiple = MODES[FIT_OF.get(mode, mode)][3] or args.pad_to_multiple
+            # Pinned on a GPU (factdyn's default there) unless the mode says otherwise; the plain loops too.
+            dm.pin_memory = args.device == "cuda" and not mode.endswith("-unpinned")
+            try:
+                if mode in FIT_OF:
+                    r = run_plain(dm, p, args, mode, first=repeat == 0)
+                else:
+                    r = run_fit(dm, p, mode, args, args.out, first=repeat == 0)
+            except Exception as error:  # one broken mode must not cost the others' measurements
+                traceback.print_exc()
+                summary["failed"][mode] = f"{type(error).__name__}: {error}"[:2000]
+                save(summary, args.out)
+                continue
+            runs.setdefault(mode, []).append(r)
+            summary["modes"][mode] = summarize(runs[mode], dm, p, lengths, work, rate, peak, eval_steps)
+            print(json.dumps(summary["modes"][mode]), flush=True)
+            summary["fit_over_plain"] = {
+                fit: summary["modes"][fit]["ms_per_step"] / summary["modes"][plain]["ms_per_step"]
+                for fit, plain in PLAIN.items()
+                if fit in summary["modes"] and plain in summary["modes"]
+            }
             save(summary, args.out)
-            continue
-        s = r["seconds"] / r["steps"]
-        r.update(
-            pad_to_multiple=dm.pad_to_multiple,
-            pad_fraction=pad_fraction(lengths, dm.pad_to_multiple, dm.max_seq_len),
-            ms_per_step=s * 1e3,
-            steps_per_s=1 / s,
-            tokens_per_s=work["tokens"] / s,
-            mfu=work["flops"] / s / (peak * 1e12) if peak else float("nan"),
-            syncs_per_step=r["syncs"] / r["steps"],
-            data_headroom=rate / (p["batch_size"] / s),
-            peak_memory_gib=r.get("peak_memory_gib", float("nan")),
-        )
-        train_seconds = p["max_steps"] * s
-        if "eval_seconds" in r:
-            # Share of the run spent evaluating, and the worst interval (125 steps between evaluations).
-            r["eval_share"] = len(eval_steps) * r["eval_seconds"] / train_seconds
-            r["eval_share_worst_interval"] = r["eval_seconds"] / (125 * s)
-            train_seconds += len(eval_steps) * r["eval_seconds"]
-        r["projected_minutes"] = train_seconds / 60
-        summary["modes"][mode] = r
-        print(json.dumps(r), flush=True)
-        if "plain" in summary["modes"] and "eager" in summary["modes"]:
-            summary["fit_over_plain"] = (
-                summary["modes"]["eager"]["ms_per_step"] / summary["modes"]["plain"]["ms_per_step"]
-            )
-        save(summary, args.out)
     print(markdown(summary))
+
+
+def summarize(runs: list[dict], dm, p, lengths, work, rate, peak, eval_steps) -> dict:
+    """One mode's figures from its runs: the median time per step; evaluation and memory from the first."""
+    per_step = [r["seconds"] / r["steps"] for r in runs]
+    s = float(np.median(per_step))
+    r = dict(runs[0])
+    r.update(
+        ms_per_step_runs=[x * 1e3 for x in per_step],
+        pad_to_multiple=dm.pad_to_multiple,
+        pad_fraction=pad_fraction(lengths, dm.pad_to_multiple, dm.max_seq_len),
+        ms_per_step=s * 1e3,
+        steps_per_s=1 / s,
+        tokens_per_s=work["tokens"] / s,
+        mfu=work["flops"] / s / (peak * 1e12) if peak else float("nan"),
+        syncs_per_step=sum(x["syncs"] for x in runs) / sum(x["steps"] for x in runs),
+        data_headroom=rate / (p["batch_size"] / s),
+        peak_memory_gib=r.get("peak_memory_gib", float("nan")),
+    )
+    train_seconds = p["max_steps"] * s
+    if "eval_seconds" in r:
+        # Share of the run spent evaluating, and the worst interval (125 steps between evaluations).
+        r["eval_share"] = len(eval_steps) * r["eval_seconds"] / train_seconds
+        r["eval_share_worst_interval"] = r["eval_seconds"] / (125 * s)
+        train_seconds += len(eval_steps) * r["eval_seconds"]
+    r["projected_minutes"] = train_seconds / 60
+    return r
 
 
 def save(summary: dict, out: Path) -> None:

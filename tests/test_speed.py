@@ -119,19 +119,23 @@ def test_gpu_benchmark_runs_on_cpu(tmp_path) -> None:
     repo = Path(__file__).resolve().parents[1]
     out = tmp_path / "gpu"
     args = ["--device", "cpu", "--preset", "tiny", "--steps", "4", "--warmup", "2", "--precision", "32-true"]
-    args += ["--modes", "plain,eager,compiled", "--compile-backend", "eager", "--workers", "1"]
-    args += ["--data-seconds", "0.2", "--out", str(out), "--profile-train", "2"]
+    args += ["--modes", "plain,eager,plain-compiled,compiled", "--compile-backend", "eager", "--workers", "1"]
+    args += ["--data-seconds", "0.2", "--out", str(out), "--profile-train", "2", "--repeats", "2"]
     env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, str(repo / "benchmarks" / "gpu.py"), *args], check=True, env=env)
     results = json.loads((out / "results.json").read_text())
-    assert set(results["modes"]) == {"plain", "eager", "compiled"}
+    assert set(results["modes"]) == {"plain", "eager", "plain-compiled", "compiled"}
     for mode in ("eager", "compiled"):
         r = results["modes"][mode]
-        assert r["steps"] == 4 and r["ms_per_step"] > 0 and r["eval_seconds"] > 0
+        assert r["steps"] == 4 and r["eval_seconds"] > 0
+        assert len(r["ms_per_step_runs"]) == 2
+        assert r["ms_per_step"] == pytest.approx(np.median(r["ms_per_step_runs"]))
     assert 0 < results["setup"]["pad_fraction"] < 0.5
-    assert results["fit_over_plain"] > 0
+    assert set(results["fit_over_plain"]) == {"eager", "compiled"}
+    ratio = results["modes"]["compiled"]["ms_per_step"] / results["modes"]["plain-compiled"]["ms_per_step"]
+    assert results["fit_over_plain"]["compiled"] == pytest.approx(ratio)
     assert "| compiled |" in (out / "results.md").read_text()
-    for mode in ("plain", "eager", "compiled"):  # torch.profiler then cProfile, 2 steps each
+    for mode in results["modes"]:  # torch.profiler then cProfile, 2 steps each, in the first run only
         profile = (out / f"train_profile_{mode}.txt").read_text()
         assert profile.startswith("wall ") and "== cProfile, 2 steps" in profile, mode
 
