@@ -194,3 +194,37 @@ def test_inductor_compiled_static_shape_run_trains_and_loads_uncompiled(run_tiny
     loaded = FactLearner.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", compile=False)
     for name, value in cli.model.model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[name], value.cpu()), name
+
+
+GPU_SESSIONS = ("gpu_session.sh", "gpu_overhead_session.sh", "gpu_profile_session.sh")
+
+
+def test_gpu_session_scripts_name_only_known_modes() -> None:
+    """A session script runs once on a lent GPU: a mode that gpu.py refuses would cost that call."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from gpu import FIT_OF, MODES
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    named = []
+    for script in GPU_SESSIONS:
+        text = (bench / script).read_text()
+        for found in re.findall(r"(?:--modes\s+|MODES=)([\w,-]+)", text):
+            named += found.split(",")
+    assert named and set(named) <= set(MODES) | set(FIT_OF), sorted(set(named) - set(MODES) - set(FIT_OF))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", GPU_SESSIONS)
+def test_gpu_session_script_previews_on_cpu(script: str, tmp_path) -> None:
+    """Each prepared GPU call runs end to end on CPU at tiny sizes and leaves its packed results."""
+    import os
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PREVIEW": "1", "OUT": str(tmp_path / "out"), "RUNS": str(tmp_path / "runs")}
+    env["PY"] = sys.executable
+    subprocess.run(["bash", str(repo / "benchmarks" / script)], check=True, env=env, cwd=repo, timeout=300)
+    out = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "results.tar.gz" in out and "timeline.txt" in out and len(out) <= 8, out
+    for results in (tmp_path / "out").glob("*results.md"):  # gpu.py lists a mode that raised as failed
+        assert "failed" not in results.read_text(), results.name
