@@ -18,8 +18,7 @@ OUT=${OUT:?set OUT}
 RUNS=${RUNS:-/tmp/factdyn_runs}
 LIMIT=${LIMIT:-330}
 PY=${PY:-python3}
-mkdir -p "$OUT" "$RUNS"
-START=$(date +%s)
+source benchmarks/session_lib.sh
 if [ "${PREVIEW:-0}" = 1 ]; then
   BASE=(--config configs/quickstart.yaml --config configs/presets/tiny.yaml --data.n_individuals 200)
   BASE+=(--trainer.max_steps 16 --trainer.val_check_interval 4 --checkpoints.every_n_steps 4 --checkpoints.dense_until 4)
@@ -35,7 +34,7 @@ export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
 
 run() {  # run NAME ARGS...: one background fit, its output in $RUNS/NAME.log
   local name=$1; shift
-  echo "[$(($(date +%s) - START))s] start $name"
+  stamp "start $name"
   $PY -m factdyn.cli fit "${BASE[@]}" "$@" "${DEV[@]}" "${COMMON[@]}" --trainer.logger.init_args.name "$name" \
     >"$RUNS/$name.log" 2>&1 &
 }
@@ -52,7 +51,7 @@ run celebrities --data.sampler Celebrities --data.sampler.n_celebrities "$CELEBS
 
 # Wave 2, after the reference run wrote its summary
 REF="$RUNS/reference/version_0"
-while [ ! -f "$REF/summary.json" ] && [ $(($(date +%s) - START)) -lt "$LIMIT" ]; do sleep 2; done
+while [ ! -f "$REF/summary.json" ] && [ "$(left)" -gt 0 ]; do sleep 2; done
 if [ -f "$REF/summary.json" ]; then
   FT=(--config configs/experiments/finetune.yaml --model.init_checkpoint "$REF/checkpoints/last.ckpt" --trainer.max_steps "$FT_STEPS")
   run ft_new200_w0 "${FT[@]}" --data.sampler.replay_weight 0
@@ -69,9 +68,9 @@ if [ -f "$REF/summary.json" ]; then
 fi
 
 # Wait for everything, up to the limit; then stop what is left.
-while [ -n "$(jobs -rp)" ] && [ $(($(date +%s) - START)) -lt "$LIMIT" ]; do sleep 2; done
+while [ -n "$(jobs -rp)" ] && [ "$(left)" -gt 0 ]; do sleep 2; done
 for pid in $(jobs -rp); do kill "$pid" 2>/dev/null; done
 sleep 3
-echo "[$(($(date +%s) - START))s] done; unfinished: $(cd "$RUNS" && for d in */version_0; do [ -f "$d/summary.json" ] || printf '%s ' "${d%/version_0}"; done)"
+stamp "done; unfinished: $(cd "$RUNS" && for d in */version_0; do [ -f "$d/summary.json" ] || printf '%s ' "${d%/version_0}"; done)"
 tar -czf "$OUT/runs.tar.gz" --exclude='*.ckpt' --exclude='*.ckpt.sha256' --exclude='*.tmp' -C "$RUNS" .
 ls -la "$OUT"

@@ -1,5 +1,5 @@
-# Shared by the GPU session scripts (sourced from the repository root, after OUT, RUNS, LIMIT and PY are set):
-# the time budget, a timeline, the carried wheels, and packing $OUT for the device tool.
+# Shared by the GPU session and experiment scripts (sourced from the repository root, after OUT, RUNS, LIMIT
+# and PY are set): the time budget, a timeline, the carried wheels, and packing $OUT for the device tool.
 mkdir -p "$OUT" "$RUNS"
 START=$(date +%s)
 left() { echo $((LIMIT - ($(date +%s) - START))); }  # seconds of the budget still free
