@@ -29,6 +29,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, IterableDataset
 
 from factdyn.checkpoints import load_verified
+from factdyn.checks import require_int
 
 TOY_SETS: tuple[str, ...] = ("old", "new")
 
@@ -112,8 +113,7 @@ class ToyMemoryData(L.LightningDataModule):
             ("eval_batch_size", eval_batch_size, 1),
             ("seed", seed, 0),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"data.{field} must be an integer >= {low}, got {value!r}")
+            require_int(f"data.{field}", value, low)
         if not (math.isfinite(replay_weight) and replay_weight >= 0):
             raise ValueError(f"data.replay_weight must be >= 0, got {replay_weight}")
         if stage == "finetune" and n_new == 0:

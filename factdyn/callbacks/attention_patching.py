@@ -10,6 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
+from factdyn.checks import require_int
 from factdyn.patching import (
     Reference,
     check_compatible,
@@ -53,8 +54,7 @@ class AttentionPatching(Callback):
         reset_optimizer: bool = True,
         patch_evaluation: bool = True,
     ) -> None:
-        if not isinstance(start_step, int) or isinstance(start_step, bool) or start_step < 0:
-            raise ValueError(f"AttentionPatching.start_step must be an integer >= 0, got {start_step!r}")
+        require_int("AttentionPatching.start_step", start_step, 0)
         if reference_step is not None and (not isinstance(reference_step, int) or reference_step < 0):
             raise ValueError(
                 f"AttentionPatching.reference_step must be an integer >= 0 or null, got {reference_step!r}"

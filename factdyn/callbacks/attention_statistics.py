@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.attention import METRICS, attention_statistic_sums
+from factdyn.checks import require_int
 from factdyn.data.batches import to_torch
 from factdyn.model.hooks import require_pattern_hooks, run_with_patterns
 
@@ -41,8 +42,7 @@ class AttentionStatistics(Callback):
             ("every_n_evals", every_n_evals),
             ("batch_size", batch_size),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"AttentionStatistics.{field} must be an integer >= 1, got {value!r}")
+            require_int(f"AttentionStatistics.{field}", value, 1)
         self.n_sequences = n_sequences
         self.every_n_evals = every_n_evals
         self.batch_size = batch_size

@@ -10,6 +10,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 
+from factdyn.checks import require_int
+
 ACTIONS = ("stop", "skip")
 
 
@@ -55,18 +57,8 @@ class NonFiniteGuard(Callback):
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"nonfinite.action must be one of {', '.join(ACTIONS)}, got {action!r}")
-        if max_skips is not None and (
-            isinstance(max_skips, bool) or not isinstance(max_skips, int) or max_skips < 0
-        ):
-            raise ValueError(f"nonfinite.max_skips must be an integer >= 0 or null, got {max_skips!r}")
-        if (
-            isinstance(check_every_n_steps, bool)
-            or not isinstance(check_every_n_steps, int)
-            or check_every_n_steps < 1
-        ):
-            raise ValueError(
-                f"nonfinite.check_every_n_steps must be an integer >= 1, got {check_every_n_steps!r}"
-            )
+        require_int("nonfinite.max_skips", max_skips, 0, allow_none=True)
+        require_int("nonfinite.check_every_n_steps", check_every_n_steps, 1)
         self.check_every_n_steps = check_every_n_steps
         self._flags: list[tuple[int, torch.Tensor]] = []  # (step, 1.0 if faulty) since the last read
         self._one: torch.Tensor | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from factdyn.checks import require_int
 from factdyn.data.samplers import IndividualSampler
 
 
@@ -32,14 +33,7 @@ class AdaptiveWarmUp(IndividualSampler):
         self, warmup_individuals: int, seed_offset: int = 1, max_warmup_steps: int | None = None
     ) -> None:
         super().__init__()
-        if (
-            isinstance(warmup_individuals, bool)
-            or not isinstance(warmup_individuals, int)
-            or warmup_individuals < 1
-        ):
-            raise ValueError(
-                f"data.sampler.warmup_individuals must be an integer >= 1, got {warmup_individuals!r}"
-            )
+        require_int("data.sampler.warmup_individuals", warmup_individuals, 1)
         if max_warmup_steps is not None and max_warmup_steps < 0:
             raise ValueError(f"data.sampler.max_warmup_steps must be >= 0 or null, got {max_warmup_steps}")
         self.warmup_individuals = warmup_individuals
