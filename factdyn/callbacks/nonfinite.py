@@ -132,7 +132,7 @@ class NonFiniteGuard(Callback):
         if not trainer.strategy.reduce_boolean_decision(first_bad is not None, all=False):
             return
         step = first_bad if first_bad is not None else trainer.global_step
-        if self.action == "skip" and (self.max_skips is None or len(self.skipped_steps) < self.max_skips):
+        if self._may_skip():
             self.skipped_steps.append(step)
             rank_zero_warn(f"non-finite training step {step}: its update was skipped on the device")
             return
@@ -171,8 +171,12 @@ class NonFiniteGuard(Callback):
         # The optimizer step about to run produces step global_step + 1; name the batch by its index.
         self._handle(trainer, optimizer, trainer.global_step, fault or "non-finite value on another rank")
 
+    def _may_skip(self) -> bool:
+        """Whether a faulty step is skipped (``skip``, under ``max_skips``) rather than stopping the run."""
+        return self.action == "skip" and (self.max_skips is None or len(self.skipped_steps) < self.max_skips)
+
     def _handle(self, trainer: L.Trainer, optimizer: torch.optim.Optimizer, step: int, reason: str) -> None:
-        if self.action == "skip" and (self.max_skips is None or len(self.skipped_steps) < self.max_skips):
+        if self._may_skip():
             optimizer.zero_grad(set_to_none=True)
             self.skipped_steps.append(step)
             rank_zero_warn(f"non-finite training step {step} ({reason}): batch skipped, weights unchanged")
