@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -175,7 +176,8 @@ class FactLearner(L.LightningModule):
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> FactLearner:  # type: ignore[override]
         """Lightning's loader, after checking the file against its sha256 sidecar (one-line error if bad)."""
         if isinstance(checkpoint_path, (str, os.PathLike)):
-            read_verified_bytes(checkpoint_path)
+            # Lightning loads the verified bytes: the file is read once, not once to hash and once to load.
+            checkpoint_path = io.BytesIO(read_verified_bytes(checkpoint_path))
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
