@@ -258,12 +258,13 @@ def version_number(run_dir: Path) -> int:
     return int(match.group(1)) if match else -1
 
 
-def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str]] | None:
+def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str], dict[str, Any]] | None:
     """The newest valid checkpoint under ``<runs_root>/version_*/checkpoints``.
 
     Runs are tried newest version first; within a run, checkpoints newest file first (``last.ckpt`` and the
-    scheduled ``step=*.ckpt`` files). Returns ``(checkpoint, run_dir, skipped)`` where ``skipped`` lists one
-    line per corrupt checkpoint passed over, or ``None`` when there is no valid checkpoint.
+    scheduled ``step=*.ckpt`` files). Returns ``(path, run_dir, skipped, checkpoint)`` where ``skipped`` lists
+    one line per corrupt checkpoint passed over and ``checkpoint`` is the loaded file (verifying it loads it
+    anyway), or ``None`` when there is no valid checkpoint.
     """
     root = Path(runs_root)
     if not root.is_dir():
@@ -282,9 +283,9 @@ def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str]
 
         for path in sorted(candidates, key=newest_first, reverse=True):
             try:
-                load_verified(path)
+                checkpoint = load_verified(path)
             except CorruptCheckpointError as err:
                 skipped.append(str(err))
                 continue
-            return path, run_dir, skipped
+            return path, run_dir, skipped, checkpoint
     return None

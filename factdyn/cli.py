@@ -173,35 +173,30 @@ class FactdynCLI(LightningCLI):
         if ckpt_path is None:
             return
         logger = _logger_init_args(config)
+        runs_root = None if logger is None else Path(logger["save_dir"]) / str(logger["name"] or "")
         if ckpt_path == "last":
-            if logger is None:
+            if runs_root is None:
                 raise ValueError(
                     "ckpt_path: 'last' resumes the newest run of trainer.logger (a TensorBoardLogger); "
                     "with no such logger pass a checkpoint file path"
                 )
-            runs_root = Path(logger["save_dir"]) / str(logger["name"] or "")
             found = find_resume_checkpoint(runs_root)
             if found is None:
                 raise FileNotFoundError(
                     f"ckpt_path: 'last' found no valid checkpoint under {runs_root}/version_*/checkpoints "
                     "(start without --ckpt_path, or pass a checkpoint file)"
                 )
-            path, run_dir, skipped = found
+            path, run_dir, skipped, checkpoint = found
             for line in skipped:
                 rank_zero_warn(f"skipping corrupt checkpoint {line}")
-            checkpoint = load_verified(path)
         elif ckpt_path in ("best", "hpc", "registry") or str(ckpt_path).startswith("registry:"):
             raise ValueError(f"ckpt_path must be 'last' or a checkpoint file for fit, got {ckpt_path!r}")
         else:
             path = Path(ckpt_path)
-            checkpoint = load_verified(
-                path
-            )  # a one-line error for a missing or corrupt file, before any run dir
+            # A one-line error for a missing or corrupt file, before any run directory exists.
+            checkpoint = load_verified(path)
             run_dir = path.resolve().parent.parent
-            if (
-                logger is None
-                or run_dir.parent != (Path(logger["save_dir"]) / str(logger["name"] or "")).resolve()
-            ):
+            if runs_root is None or run_dir.parent != runs_root.resolve():
                 run_dir = None
         self.resume_step = int(checkpoint.get("global_step", 0))
         config["ckpt_path"] = str(path)
