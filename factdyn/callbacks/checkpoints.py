@@ -10,6 +10,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from factdyn.checkpoints import AtomicCheckpointIO, step_filename
+from factdyn.checks import require_int
 
 
 def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> list[int]:
@@ -50,10 +51,8 @@ class CheckpointSchedule(Callback):
         dirpath: str | None = None,
         background_writes: bool = True,
     ) -> None:
-        if dense_until < 0:
-            raise ValueError(f"checkpoints.dense_until must be >= 0, got {dense_until}")
-        if every_n_steps < 0:
-            raise ValueError(f"checkpoints.every_n_steps must be >= 0, got {every_n_steps}")
+        require_int("checkpoints.dense_until", dense_until, 0)
+        require_int("checkpoints.every_n_steps", every_n_steps, 0)
         self.dense_until = dense_until
         self.every_n_steps = every_n_steps
         self.dirpath = dirpath

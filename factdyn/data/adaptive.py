@@ -34,8 +34,7 @@ class AdaptiveWarmUp(IndividualSampler):
     ) -> None:
         super().__init__()
         require_int("data.sampler.warmup_individuals", warmup_individuals, 1)
-        if max_warmup_steps is not None and max_warmup_steps < 0:
-            raise ValueError(f"data.sampler.max_warmup_steps must be >= 0 or null, got {max_warmup_steps}")
+        require_int("data.sampler.max_warmup_steps", max_warmup_steps, 0, allow_none=True)
         self.warmup_individuals = warmup_individuals
         self.seed_offset = seed_offset
         self.max_warmup_steps = max_warmup_steps
