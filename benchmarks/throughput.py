@@ -15,7 +15,8 @@ import time
 import lightning as L
 import numpy as np
 import torch
-from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
+from data_pipeline import one_core_rate  # benchmarks/: the script folder is on sys.path
+from plain_loop import plain_step
 
 from factdyn.data.batches import to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
@@ -59,12 +60,7 @@ def data_rate(dm: BiographyDataModule, seconds: float = 2.0, batch_size: int | N
     """Biographies per second of one core: sample individuals, assemble, build and pack the batch tensors."""
     batch_size = batch_size or dm.batch_size
     stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, batch_size, 0, 0, 0, True)
-    n, step, start = 0, 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        stream.packed_at(step)
-        n += batch_size
-        step += 1
-    return n / (time.perf_counter() - start)
+    return one_core_rate(stream, seconds)
 
 
 def plain_loop(dm: BiographyDataModule, p: dict, steps: int, device: str, precision: str) -> list[float]:
