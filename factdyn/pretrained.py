@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,15 @@ class Pretrained:
     path: Path
     step: int
     tokenizer_fingerprint: str
-    checkpoint: dict[str, Any] = field(default_factory=dict)
+    optimizer_states: list[dict[str, Any]] | None = None
 
 
-def load_pretrained(path: str | Path, frozen: bool = True) -> Pretrained:
-    """The Transformer of a ``FactLearner`` checkpoint (built from its saved hyperparameters)."""
+def load_pretrained(path: str | Path, frozen: bool = True, optimizer_states: bool = False) -> Pretrained:
+    """The Transformer of a ``FactLearner`` checkpoint (built from its saved hyperparameters).
+
+    ``optimizer_states``: also keep the checkpoint's optimizer states (fine-tuning may start from them);
+    otherwise only the model is kept, not the rest of the checkpoint (AdamW's moments are twice its size).
+    """
     ckpt = load_verified(path)  # hash-checked: a corrupt file fails with a one-line error
     hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
     fields = TransformerConfig.__dataclass_fields__
@@ -47,7 +51,7 @@ def load_pretrained(path: str | Path, frozen: bool = True) -> Pretrained:
         path=Path(path),
         step=int(ckpt.get("global_step", -1)),
         tokenizer_fingerprint=str(hparams.get("tokenizer_fingerprint", "")),
-        checkpoint=ckpt,
+        optimizer_states=ckpt.get("optimizer_states") if optimizer_states else None,
     )
 
 

@@ -151,7 +151,9 @@ class FactLearner(L.LightningModule):
         """Start from ``init_checkpoint``'s weights (before Lightning restores a resumed run's own state)."""
         if stage != "fit" or not self.hparams.init_checkpoint:
             return
-        source = load_pretrained(self.hparams.init_checkpoint, frozen=False)
+        source = load_pretrained(
+            self.hparams.init_checkpoint, frozen=False, optimizer_states=self.hparams.init_optimizer_state
+        )
         found = mismatches(source, self.config, self.hparams.tokenizer_fingerprint)
         if found:
             raise ValueError(
@@ -159,9 +161,7 @@ class FactLearner(L.LightningModule):
                 + "; ".join(found)
             )
         self.model.load_state_dict(source.model.state_dict())
-        self._init_optimizer_states = (
-            source.checkpoint.get("optimizer_states") if self.hparams.init_optimizer_state else None
-        )
+        self._init_optimizer_states = source.optimizer_states
 
     def on_train_start(self) -> None:
         states = getattr(self, "_init_optimizer_states", None)
