@@ -163,7 +163,8 @@ class FactLearner(L.LightningModule):
         self.model.load_state_dict(source.model.state_dict())
         self._init_optimizer_states = source.optimizer_states
 
-    def on_train_start(self) -> None:
+    def on_fit_start(self) -> None:
+        # Before training starts, so the step-0 checkpoint (written at train start) holds these states too.
         states = getattr(self, "_init_optimizer_states", None)
         if states and self.trainer.ckpt_path is None:
             optimizer = self.trainer.optimizers[0]

@@ -55,3 +55,22 @@ def test_finetune_refuses_a_checkpoint_of_another_architecture(run_tiny, tmp_pat
 def test_eval_prefixes_must_name_eval_sets(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="model.eval_prefixes keys must be among"):
         cli_main(tiny_args(tmp_path, "--model.eval_prefixes", "{vall: x}")[1:], run=False)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_init_optimizer_state_takes_adamw_moments_only_when_asked(
+    run_tiny, tmp_path: Path, keep: bool
+) -> None:
+    _, pre_dir = run_tiny()
+    ckpt = pre_dir / "checkpoints" / "last.ckpt"
+    ft = _finetune(tmp_path, ckpt, "--model.init_optimizer_state", str(keep).lower())
+    step0_path = Path(ft.trainer.log_dir) / "checkpoints" / "step=00000000.ckpt"
+    step0 = torch.load(step0_path, weights_only=False)["optimizer_states"][0]["state"]
+    pre = torch.load(ckpt, weights_only=False)["optimizer_states"][0]["state"]
+    if keep:  # the fine-tuning run's AdamW starts with the pre-training moments and step count
+        assert step0.keys() == pre.keys()
+        for i, state in pre.items():
+            torch.testing.assert_close(step0[i]["exp_avg"], state["exp_avg"])
+            torch.testing.assert_close(step0[i]["step"], state["step"])
+    else:  # a fresh AdamW: no moments before its first step
+        assert step0 == {}
