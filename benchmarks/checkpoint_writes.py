@@ -5,8 +5,8 @@
 
 Each round saves what the paper config saves at a step that is on both schedules: ``step=N.ckpt`` and then
 ``last.ckpt`` of the same state (the second is a hard link). ``foreground``:
-:class:`~factdyn.checkpoints.AtomicCheckpointIO`; ``background``: the same with ``background=True``, as
-``checkpoints.background_writes: true`` sets. Prints, per mode, the median time
+:class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`; ``background``: the same with
+``background=True``, as ``checkpoints.background_writes: true`` sets. Prints, per mode, the median time
 the caller is blocked per round and the median time until the files are on disk, and their ratio.
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from factdyn.checkpoints import AtomicCheckpointIO, load_verified
 from factdyn.model import Transformer, TransformerConfig
+from factdyn.training.checkpoint_io import AtomicCheckpointIO, load_verified
 
 
 def paper_state(device: str, tiny: bool = False) -> dict:

@@ -41,7 +41,7 @@ from step_profile import StepProfileCallback, profile_loop
 
 from factdyn.data.batches import padded_length
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
-from factdyn.system import FactLearner, compile_model
+from factdyn.training.module import FactLearner, compile_model
 
 PRESETS = {
     "paper": dict(

@@ -24,8 +24,8 @@ from factdyn.callbacks import AttentionStatistics
 from factdyn.data import BiographyDataModule
 from factdyn.data.batches import to_torch
 from factdyn.data.datamodule import BiographyStream
+from factdyn.interp.patching import patched_attention
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.patching import patched_attention
 
 SIZES = {  # (n_layer, n_head, d_model, d_mlp, batch_size)
     "tiny": (2, 2, 16, 32, 8),

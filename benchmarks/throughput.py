@@ -20,7 +20,7 @@ from plain_loop import plain_step
 
 from factdyn.data.batches import to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
-from factdyn.system import FactLearner
+from factdyn.training.module import FactLearner
 
 PRESETS = {
     "quickstart": dict(n_layer=4, n_head=4, d_model=128, d_mlp=512, batch_size=32, n_individuals=2000),

@@ -36,14 +36,14 @@ from factdyn.callbacks import (
     RunSummary,
     ValidationOnResume,
 )
-from factdyn.checkpoints import (
+from factdyn.data import BiographyDataModule, IndividualSampler
+from factdyn.toy import ToyMemory, ToyMemoryData
+from factdyn.training.checkpoint_io import (
     AtomicCheckpointIO,
     find_resume_checkpoint,
     load_verified,
 )
-from factdyn.data import BiographyDataModule, IndividualSampler
-from factdyn.system import FactLearner
-from factdyn.toy import ToyMemory, ToyMemoryData
+from factdyn.training.module import FactLearner
 
 LINKED_FROM_DATA = (
     "vocab_size",
@@ -113,7 +113,7 @@ class FactdynCLI(LightningCLI):
     corrupt), logging on in the same run directory. A checkpoint path inside such a run directory continues
     that run too. A fresh ``fit`` never writes into an existing run directory, and a run that fails before
     its first checkpoint leaves no run directory behind. Every checkpoint goes through
-    :class:`~factdyn.checkpoints.AtomicCheckpointIO`.
+    :class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`.
 
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv) and ``bucket_metrics``

@@ -28,8 +28,8 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, IterableDataset
 
-from factdyn.checkpoints import load_verified
 from factdyn.checks import require_int
+from factdyn.training.checkpoint_io import load_verified
 
 TOY_SETS: tuple[str, ...] = ("old", "new")
 

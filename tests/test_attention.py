@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from factdyn.attention import attention_statistics, token_roles, uniform_patterns
+from factdyn.interp.attention_statistics import attention_statistics, token_roles, uniform_patterns
 
 # One hand-made biography of two sentences, in model-input coordinates (T = 15):
 #   0 <bos> | 1 2 3 name | 4 5 text | 6 value | 7 text | 8 9 name | 10 text | 11 12 value

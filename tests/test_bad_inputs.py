@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from factdyn.checkpoints import save_checkpoint_file
 from factdyn.cli import cli_main
+from factdyn.training.checkpoint_io import save_checkpoint_file
 from tests.conftest import tiny_args
 
 AWU = ["--data.sampler", "AdaptiveWarmUp", "--data.sampler.warmup_individuals", "8"]
@@ -176,7 +176,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
 def references(tmp_path_factory) -> dict[str, str]:
     """Reference checkpoints for AttentionPatching: one like the tiny model, one twice as wide."""
     from factdyn.data import BiographyDataModule
-    from factdyn.system import FactLearner
+    from factdyn.training.module import FactLearner
 
     data = BiographyDataModule(n_individuals=64, n_unseen=16, batch_size=8)
     root = tmp_path_factory.mktemp("refs")

@@ -11,7 +11,7 @@ import yaml
 
 from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
-from factdyn.system import FactLearner
+from factdyn.training.module import FactLearner
 from tests.conftest import tiny_args
 
 REQUIRED_TAGS = [

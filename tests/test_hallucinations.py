@@ -7,9 +7,9 @@ import math
 
 import torch
 
-from factdyn.callbacks.hallucinations import completions, confidence_markdown
+from factdyn.callbacks.hallucination_examples import completions, confidence_markdown
 from factdyn.data.tokenizer import WordTokenizer
-from factdyn.metrics import value_token_confidence
+from factdyn.training.metrics import value_token_confidence
 
 
 def test_confidence_on_uniform_and_peaked_logits() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from factdyn.interp.patching import Reference, check_compatible
 from factdyn.model import HawkMixer, Transformer, TransformerConfig, linear_scan, pattern_hook_names
 from factdyn.model.hawk import MAX_RAD, MIN_RAD, default_d_rnn
-from factdyn.patching import Reference, check_compatible
 
 
 def hawk_config(**overrides) -> TransformerConfig:
@@ -130,7 +130,7 @@ def test_attention_patching_refuses_a_hawk_model_or_reference() -> None:
 
 
 def test_tiny_hawk_run_trains_checkpoints_and_reloads(run_tiny) -> None:
-    from factdyn.system import FactLearner
+    from factdyn.training.module import FactLearner
 
     cli, run_dir = run_tiny("--model.sequence_mixer", "hawk")
     assert cli.model.hparams.sequence_mixer == "hawk"

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from factdyn.metrics import (
+from factdyn.training.metrics import (
     AttributeMetrics,
     attribute_loss_and_correct,
     no_knowledge_baseline,
@@ -87,7 +87,7 @@ def test_metrics_from_value_positions_equal_those_from_full_logits() -> None:
 
 def test_validation_step_matches_metrics_from_a_full_forward() -> None:
     from factdyn.data.datamodule import BiographyDataModule
-    from factdyn.system import FactLearner
+    from factdyn.training.module import FactLearner
 
     dm = BiographyDataModule(n_individuals=40, n_unseen=8, batch_size=4, n_val_sequences=6, eval_batch_size=6)
     dm.setup()

@@ -11,6 +11,13 @@ import torch
 from torch import nn
 
 from factdyn.callbacks import AttentionPatching
+from factdyn.interp.patching import (
+    Reference,
+    check_compatible,
+    checkpoint_path,
+    load_reference,
+    patched_attention,
+)
 from factdyn.model import (
     Transformer,
     TransformerConfig,
@@ -19,14 +26,7 @@ from factdyn.model import (
     pattern_hook_names,
     run_with_patterns,
 )
-from factdyn.patching import (
-    Reference,
-    check_compatible,
-    checkpoint_path,
-    load_reference,
-    patched_attention,
-)
-from factdyn.system import FactLearner
+from factdyn.training.module import FactLearner
 
 CONFIG = dict(vocab_size=40, max_seq_len=16, n_layer=2, n_head=2, d_model=16, d_mlp=32)
 

@@ -1,4 +1,4 @@
-"""Phase detection on synthetic attribute-loss curves (factdyn.phases) and the PhaseDetector callback."""
+"""Phase detection on synthetic attribute-loss curves (factdyn.dynamics.phases) and PhaseDetector."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from factdyn.callbacks import PhaseDetector
 from factdyn.cli import cli_main
-from factdyn.phases import PhaseThresholds, PhaseTracker, detect_phases
+from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker, detect_phases
 from tests.conftest import tiny_args
 from tests.fakes import FakeTrainer
 

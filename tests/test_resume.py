@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from factdyn.analysis.runs import read_scalars
-from factdyn.callbacks.data_stream import read_stream
+from factdyn.callbacks.data_stream_recorder import read_stream
 from tests.conftest import REPO, TINY
 
 MAX_STEPS = 24

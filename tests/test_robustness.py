@@ -10,8 +10,9 @@ import torch
 
 from factdyn.analysis.runs import read_scalars
 from factdyn.callbacks import NonFiniteLossError
-from factdyn.callbacks.data_stream import read_stream
-from factdyn.checkpoints import (
+from factdyn.callbacks.data_stream_recorder import read_stream
+from factdyn.cli import cli_main
+from factdyn.training.checkpoint_io import (
     AtomicCheckpointIO,
     CorruptCheckpointError,
     find_resume_checkpoint,
@@ -19,8 +20,7 @@ from factdyn.checkpoints import (
     save_checkpoint_file,
     sidecar,
 )
-from factdyn.cli import cli_main
-from factdyn.system import FactLearner
+from factdyn.training.module import FactLearner
 from tests.conftest import tiny_args
 
 RECORD = "--trainer.callbacks+=factdyn.callbacks.DataStreamRecorder"
@@ -85,7 +85,7 @@ def test_two_saves_of_one_step_share_one_file(tmp_path: Path, monkeypatch) -> No
 def test_a_failed_background_write_is_raised_at_the_next_save_or_at_the_end(
     tmp_path: Path, monkeypatch
 ) -> None:
-    import factdyn.checkpoints as checkpoints
+    import factdyn.training.checkpoint_io as checkpoints
 
     def broken(checkpoint, path):
         raise OSError(f"disk full writing {Path(path).name}")

@@ -14,7 +14,7 @@ import torch
 
 from factdyn.data.batches import padded_length, to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
-from factdyn.system import compile_model
+from factdyn.training.module import compile_model
 from tests.conftest import tiny_args
 
 # Tensor methods that copy a device value to the host (and so wait for the device on a GPU).
@@ -169,7 +169,7 @@ def test_checkpoint_benchmark_times_foreground_and_background_writes() -> None:
 
 
 def test_compiled_model_puts_no_second_copy_of_the_weights_in_checkpoints() -> None:
-    from factdyn.system import FactLearner
+    from factdyn.training.module import FactLearner
 
     def keys(**kwargs) -> list[str]:
         shape = dict(n_layer=1, n_head=1, d_model=8, d_mlp=8)
@@ -181,7 +181,7 @@ def test_compiled_model_puts_no_second_copy_of_the_weights_in_checkpoints() -> N
 @pytest.mark.slow
 def test_inductor_compiled_static_shape_run_trains_and_loads_uncompiled(run_tiny) -> None:
     """configs/presets/gpu_fast.yaml's settings through a real inductor compile (on CPU: no CUDA graphs)."""
-    from factdyn.system import FactLearner
+    from factdyn.training.module import FactLearner
 
     cli, run_dir = run_tiny(
         "--model.compile=true",

@@ -1,6 +1,6 @@
 """Fits on run results: the power law of plateau end vs N (paper Fig. 2 right) and plateau extraction.
 
-No training imports: the plateau definitions are :mod:`factdyn.phases` (numpy only), the same the
+No training imports: the plateau definitions are :mod:`factdyn.dynamics.phases` (numpy only), the same the
 ``PhaseDetector`` callback uses during training.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from factdyn.analysis.runs import Run
-from factdyn.phases import PhaseThresholds, detect_phases
+from factdyn.dynamics.phases import PhaseThresholds, detect_phases
 
 PAPER_PLATEAU_FIT = (0.43, 0.81, 0.998)
 """The paper's fit of plateau end (steps) vs N: y = 0.43 · N^0.81, R² = 0.998 (spec §2.2)."""

@@ -1,18 +1,18 @@
 """Callbacks: observe (summaries, phases, attention statistics) or intervene (patching, replay)."""
 
-from factdyn.callbacks.adaptive_warmup import AdaptiveWarmUpSwitch
+from factdyn.callbacks.adaptive_warmup_switch import AdaptiveWarmUpSwitch
 from factdyn.callbacks.attention_patching import AttentionPatching
 from factdyn.callbacks.attention_statistics import AttentionStatistics
-from factdyn.callbacks.buckets import BucketMetrics
-from factdyn.callbacks.checkpoints import CheckpointSchedule, checkpoint_steps
-from factdyn.callbacks.data_stream import DataStreamRecorder
-from factdyn.callbacks.exposures import ExposureCounter, exposure_stats
-from factdyn.callbacks.hallucinations import HallucinationExamples
-from factdyn.callbacks.nonfinite import NonFiniteGuard, NonFiniteLossError
-from factdyn.callbacks.phases import PhaseDetector
-from factdyn.callbacks.replay import ReplayMixing
-from factdyn.callbacks.resume import ValidationOnResume
-from factdyn.callbacks.summary import RunSummary
+from factdyn.callbacks.bucket_metrics import BucketMetrics
+from factdyn.callbacks.checkpoint_schedule import CheckpointSchedule, checkpoint_steps
+from factdyn.callbacks.data_stream_recorder import DataStreamRecorder
+from factdyn.callbacks.exposure_counter import ExposureCounter, exposure_stats
+from factdyn.callbacks.hallucination_examples import HallucinationExamples
+from factdyn.callbacks.nonfinite_guard import NonFiniteGuard, NonFiniteLossError
+from factdyn.callbacks.phase_detector import PhaseDetector
+from factdyn.callbacks.replay_mixing import ReplayMixing
+from factdyn.callbacks.run_summary import RunSummary
+from factdyn.callbacks.validation_on_resume import ValidationOnResume
 
 __all__ = [
     "AdaptiveWarmUpSwitch",

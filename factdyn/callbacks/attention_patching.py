@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.checks import require_int
-from factdyn.patching import (
+from factdyn.interp.patching import (
     Reference,
     check_compatible,
     check_layers,

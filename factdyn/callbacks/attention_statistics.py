@@ -10,16 +10,17 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from factdyn.attention import METRICS, attention_statistic_sums
 from factdyn.checks import require_int
 from factdyn.data.batches import to_torch
+from factdyn.interp.attention_statistics import METRICS, attention_statistic_sums
 from factdyn.model.hooks import require_pattern_hooks, run_with_patterns
 
 SPAN_KEYS = ("name_start", "name_len", "value_start", "value_len")
 
 
 class AttentionStatistics(Callback):
-    """Logs ``attn/<metric>/layer_<l>`` (metrics of :mod:`factdyn.attention`) and a layer × metric heatmap.
+    """Logs ``attn/<metric>/layer_<l>`` (metrics of
+    :mod:`factdyn.interp.attention_statistics`) and a layer × metric heatmap.
 
     At the end of every ``every_n_evals``-th validation, the model's own attention (explicit-softmax path,
     recorded through the public ``hook_pattern`` points) is measured on a fixed batch of ``n_sequences``

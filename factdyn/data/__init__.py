@@ -1,6 +1,5 @@
 """Data: synthetic biographies of fictional individuals. Never imports the model or Lightning modules."""
 
-from factdyn.data.adaptive import AdaptiveWarmUp
 from factdyn.data.datamodule import BiographyDataModule
 from factdyn.data.samplers import (
     Celebrities,
@@ -11,6 +10,7 @@ from factdyn.data.samplers import (
     WarmUp,
     Zipf,
 )
+from factdyn.data.samplers.adaptive_warmup import AdaptiveWarmUp
 
 __all__ = [
     "AdaptiveWarmUp",

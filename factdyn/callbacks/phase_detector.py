@@ -2,7 +2,7 @@
 
 Shaped like Lightning's ``EarlyStopping``: a monitored metric, thresholds, ``state_key``, ``state_dict``,
 silence under sanity checks and ``fast_dev_run``, and decisions agreed across ranks. The detection logic
-lives in :mod:`factdyn.phases` (no Lightning) so analysis code uses the same definitions.
+lives in :mod:`factdyn.dynamics.phases` (no Lightning) so analysis code uses the same definitions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
-from factdyn.phases import PhaseThresholds, PhaseTracker
+from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker
 
 BOUNDARY_TAGS = {
     "reached_baseline": "phase/reached_baseline_step",
@@ -35,7 +35,8 @@ class PhaseDetector(Callback):
     """Detects the three learning phases on the held-out attribute loss at every validation.
 
     At each validation end it feeds ``monitor`` and the baseline (``baseline_monitor``) from
-    ``trainer.callback_metrics`` to a :class:`~factdyn.phases.PhaseTracker`; a new boundary is logged as a
+    ``trainer.callback_metrics`` to a
+    :class:`~factdyn.dynamics.phases.PhaseTracker`; a new boundary is logged as a
     scalar (``phase/reached_baseline_step``, ``phase/plateau_end_step``, ``phase/knowledge_step``, value =
     the boundary's step) and as a line of TensorBoard text (tag ``phase/boundaries``). ``summary()`` gives
     the ``plateau`` section of ``summary.json``. Other callbacks must not read this one: one that needs
@@ -46,7 +47,7 @@ class PhaseDetector(Callback):
         baseline_monitor: the logged no-knowledge baseline.
         accuracy_monitor: the accuracy used when ``knowledge_accuracy`` is set.
         reach_tolerance, leave_tolerance, patience, knowledge_fraction, knowledge_accuracy: thresholds, see
-            :class:`~factdyn.phases.PhaseThresholds`.
+            :class:`~factdyn.dynamics.phases.PhaseThresholds`.
         stop_on_knowledge: stop training once knowledge is reached.
         verbose: print each boundary when found.
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from factdyn.checkpoints import step_filename
 from factdyn.model.hooks import (
     HookPoint,
     hooks,
@@ -26,15 +25,16 @@ from factdyn.model.hooks import (
     require_pattern_hooks,
     run_with_patterns,
 )
-from factdyn.pretrained import Pretrained, load_pretrained, mismatches
+from factdyn.training.checkpoint_io import step_filename
+from factdyn.training.pretrained import Pretrained, load_pretrained, mismatches
 
 
 def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None = None) -> Path:
     """Resolve a reference: a ``.ckpt`` file, or a run directory plus a step of its CheckpointSchedule.
 
     A run directory (``logs/<name>/version_N``) with ``reference_step=s`` resolves to
-    ``<run_dir>/checkpoints/``:func:`~factdyn.checkpoints.step_filename` ``(s)``, e.g. ``step=00000750.ckpt``
-    for ``s = 750``: the :class:`~factdyn.callbacks.CheckpointSchedule` naming.
+    ``<run_dir>/checkpoints/``:func:`~factdyn.training.checkpoint_io.step_filename` ``(s)``,
+    e.g. ``step=00000750.ckpt`` for ``s = 750``: the :class:`~factdyn.callbacks.CheckpointSchedule` naming.
     """
     path = Path(reference_checkpoint)
     if path.is_dir():

@@ -9,8 +9,8 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from factdyn.checkpoints import AtomicCheckpointIO, step_filename
 from factdyn.checks import require_int
+from factdyn.training.checkpoint_io import AtomicCheckpointIO, step_filename
 
 
 def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> list[int]:
@@ -38,9 +38,9 @@ class CheckpointSchedule(Callback):
         every_n_steps: period of the later part.
         dirpath: where to write; default ``<log_dir>/checkpoints``.
         background_writes: write every checkpoint file of the run (these and ``last.ckpt``) in a background
-            thread (:class:`~factdyn.checkpoints.AtomicCheckpointIO` ``background``): the tensors are copied
-            on their device when the save is asked for, and training goes on while the file is serialized,
-            hashed and written. The end of ``fit`` waits for the last write. A run killed during a write
+            thread (:class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO` ``background``): the tensors
+            are copied on their device when the save is asked for, and training goes on while the file
+            is serialized, hashed and written. The end of ``fit`` waits for the last write. A run killed during a write
             keeps its previous checkpoints (writes are atomic).
     """
 

@@ -12,11 +12,17 @@ import lightning as L
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from factdyn.checkpoints import read_verified_bytes
 from factdyn.data.datamodule import EVAL_SETS
-from factdyn.metrics import AttributeMetrics, no_knowledge_baseline, slot_sums, token_nll, value_results
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.pretrained import load_pretrained, mismatches
+from factdyn.training.checkpoint_io import read_verified_bytes
+from factdyn.training.metrics import (
+    AttributeMetrics,
+    no_knowledge_baseline,
+    slot_sums,
+    token_nll,
+    value_results,
+)
+from factdyn.training.pretrained import load_pretrained, mismatches
 
 N_SLOTS = 6
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")

@@ -11,8 +11,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
-from factdyn.data.adaptive import AdaptiveWarmUp
-from factdyn.phases import PhaseThresholds, PhaseTracker
+from factdyn.data.samplers.adaptive_warmup import AdaptiveWarmUp
+from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker
 
 
 class AdaptiveWarmUpSwitch(Callback):
@@ -20,13 +20,14 @@ class AdaptiveWarmUpSwitch(Callback):
 
     During each validation it keeps the ``split == "val"`` rows of the validation outputs whose individual
     is in ``trainer.datamodule.sampler.subset``; at validation end the subset's mean attribute loss feeds
-    its own :class:`~factdyn.phases.PhaseTracker`. When that tracker finds the plateau end, the callback
+    its own :class:`~factdyn.dynamics.phases.PhaseTracker`.
+    When that tracker finds the plateau end, the callback
     calls ``sampler.switch(trainer.global_step)``. Logs ``curriculum/warmup_attr_loss`` at each validation
     and ``curriculum/switch_step`` once.
 
     Args:
         reach_tolerance, leave_tolerance, patience: plateau thresholds for the subset's loss
-            (see :class:`~factdyn.phases.PhaseThresholds`).
+            (see :class:`~factdyn.dynamics.phases.PhaseThresholds`).
         baseline_monitor: the logged no-knowledge baseline.
 
     Raises:

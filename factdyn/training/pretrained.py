@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factdyn.checkpoints import load_verified
 from factdyn.model import Transformer, TransformerConfig
+from factdyn.training.checkpoint_io import load_verified
 
 ARCHITECTURE_FIELDS: tuple[str, ...] = (
     "vocab_size",

@@ -1,0 +1,1 @@
+"""Interpretability logic, Lightning-free: attention statistics of the recall circuit, attention patching."""
