@@ -40,8 +40,8 @@ class CheckpointSchedule(Callback):
         background_writes: write every checkpoint file of the run (these and ``last.ckpt``) in a background
             thread (:class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO` ``background``): the tensors
             are copied on their device when the save is asked for, and training goes on while the file
-            is serialized, hashed and written. The end of ``fit`` waits for the last write. A run killed during a write
-            keeps its previous checkpoints (writes are atomic).
+            is serialized, hashed and written. The end of ``fit`` waits for the last write. A run killed
+            during a write keeps its previous checkpoints (writes are atomic).
     """
 
     def __init__(

@@ -1,0 +1,90 @@
+"""The run directory: every name factdyn gives a file in ``<save_dir>/<name>/version_<k>``, and what
+"finished" means. Neither torch nor Lightning, so training, sweeps and analysis all read the same names.
+
+A run directory holds::
+
+    config.yaml              the resolved configuration (LightningCLI)
+    hparams.yaml             the module's hyperparameters (the logger)
+    events.out.tfevents.*    TensorBoard scalars, text and figures
+    sampler.json             the training sampler's description (ExposureCounter)
+    exposures.csv            per-individual exposure counts at the end (ExposureCounter)
+    summary.json             final metrics, phases, timings: written at the end of fit (RunSummary)
+    checkpoints/last.ckpt    the newest full training state (for resume)
+    checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
+    checkpoints/*.sha256     each checkpoint's hash sidecar
+
+A run is **finished** when ``summary.json`` exists: RunSummary writes it as the last act of a ``fit`` that
+ran to its end, so an interrupted run never has one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+VERSION_PREFIX = "version_"
+CONFIG = "config.yaml"
+HPARAMS = "hparams.yaml"
+EVENTS_GLOB = "events.out.tfevents.*"
+SAMPLER = "sampler.json"
+EXPOSURES = "exposures.csv"
+SUMMARY = "summary.json"
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+CHECKPOINT_GLOB = "*.ckpt"
+_STEP_CHECKPOINT = re.compile(r"step=(\d+)\.ckpt$")
+_VERSION = re.compile(rf"{VERSION_PREFIX}(\d+)")
+
+
+def version_dir(runs_root: str | Path, version: int) -> Path:
+    """``<runs_root>/version_<version>``."""
+    return Path(runs_root) / f"{VERSION_PREFIX}{version}"
+
+
+def version_number(run_dir: str | Path) -> int:
+    """``version_12`` -> 12 (-1 for other names)."""
+    match = _VERSION.fullmatch(Path(run_dir).name)
+    return int(match.group(1)) if match else -1
+
+
+def step_filename(step: int) -> str:
+    """The file name of the scheduled checkpoint of ``step``: ``step=`` and the step in 8 digits."""
+    return f"step={step:08d}.ckpt"
+
+
+def checkpoint_step(path: str | Path) -> int | None:
+    """The step in a scheduled checkpoint's name (``step=00000750.ckpt`` -> 750), else ``None``."""
+    match = _STEP_CHECKPOINT.search(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR
+
+
+def last_checkpoint(run_dir: str | Path) -> Path:
+    return checkpoint_dir(run_dir) / LAST_CHECKPOINT
+
+
+def summary_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / SUMMARY
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    """Whether the run ran to its end (it wrote ``summary.json``)."""
+    return summary_path(run_dir).is_file()
+
+
+def is_resumable(run_dir: str | Path) -> bool:
+    """Interrupted with a last checkpoint to resume from."""
+    return not is_finished(run_dir) and last_checkpoint(run_dir).is_file()
+
+
+def holds_a_run(run_dir: str | Path) -> bool:
+    """Whether a directory already holds a run (TensorBoard events or any checkpoint)."""
+    run_dir = Path(run_dir)
+    return run_dir.is_dir() and (any(run_dir.glob(EVENTS_GLOB)) or any(run_dir.rglob(CHECKPOINT_GLOB)))
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    return Path(run_dir).is_dir() and any(Path(run_dir).rglob(CHECKPOINT_GLOB))
