@@ -41,6 +41,7 @@ from step_profile import StepProfileCallback, profile_loop
 
 from factdyn.data.batches import padded_length
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.model import TransformerConfig
 from factdyn.training.module import FactLearner, compile_model
 
 PRESETS = {
@@ -99,9 +100,10 @@ def make_datamodule(p: dict, workers: int, pad_to_multiple: int) -> BiographyDat
 def make_system(dm: BiographyDataModule, p: dict, mode: str, backend: str) -> FactLearner:
     torch.manual_seed(0)
     compiled, compile_mode, dynamic, _ = MODES[FIT_OF.get(mode, mode)]
+    shape = {k: p[k] for k in ("n_layer", "n_head", "d_model", "d_mlp")}
     system = FactLearner(
-        dm.vocab_size, dm.max_seq_len, dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
-        n_layer=p["n_layer"], n_head=p["n_head"], d_model=p["d_model"], d_mlp=p["d_mlp"],
+        TransformerConfig(dm.vocab_size, dm.max_seq_len, **shape),
+        dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
         compile=compiled and backend == "inductor", compile_mode=compile_mode or "default",
         compile_dynamic=dynamic,
     )  # fmt: skip

@@ -20,6 +20,7 @@ from plain_loop import plain_step
 
 from factdyn.data.batches import to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.model import TransformerConfig
 from factdyn.training.module import FactLearner
 
 PRESETS = {
@@ -43,16 +44,12 @@ def datamodule(p: dict) -> BiographyDataModule:
 
 def model(dm: BiographyDataModule, p: dict) -> FactLearner:
     torch.manual_seed(0)
+    shape = {k: p[k] for k in ("n_layer", "n_head", "d_model", "d_mlp")}
     return FactLearner(
-        dm.vocab_size,
-        dm.max_seq_len,
+        TransformerConfig(dm.vocab_size, dm.max_seq_len, **shape),
         dm.attributes,
         dm.attribute_cardinalities,
         dm.tokenizer_fingerprint,
-        n_layer=p["n_layer"],
-        n_head=p["n_head"],
-        d_model=p["d_model"],
-        d_mlp=p["d_mlp"],
     )
 
 

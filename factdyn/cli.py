@@ -45,13 +45,14 @@ from factdyn.training.checkpoint_io import (
 )
 from factdyn.training.module import FactLearner
 
-LINKED_FROM_DATA = (
-    "vocab_size",
-    "max_seq_len",
-    "attributes",
-    "attribute_cardinalities",
-    "tokenizer_fingerprint",
-)
+LINKED_FROM_DATA: dict[str, str] = {
+    "data.vocab_size": "model.config.vocab_size",
+    "data.max_seq_len": "model.config.max_seq_len",
+    "data.attributes": "model.attributes",
+    "data.attribute_cardinalities": "model.attribute_cardinalities",
+    "data.tokenizer_fingerprint": "model.tokenizer_fingerprint",
+}
+"""What the data defines, linked into the model at instantiation (and so saved in every checkpoint)."""
 
 TRAINER_DEFAULTS = {
     "max_steps": 16_000,
@@ -121,8 +122,8 @@ class FactdynCLI(LightningCLI):
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        for name in LINKED_FROM_DATA:
-            parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
+        for source, target in LINKED_FROM_DATA.items():
+            parser.link_arguments(source, target, apply_on="instantiate")
         parser.link_arguments("seed_everything", "data.seed")
         parser.add_lightning_class_args(RunSummary, "summary")
         parser.add_lightning_class_args(ExposureCounter, "exposures")

@@ -62,7 +62,7 @@ def test_mismatching_reference_is_refused_before_training(run_tiny) -> None:
     with pytest.raises(
         ValueError, match=r"n_head: reference 2 != model 4.*d_model: reference 16 != model 32"
     ):
-        run_tiny(*patch_args(reference, 0, 0), "--model.n_head=4", "--model.d_model=32")
+        run_tiny(*patch_args(reference, 0, 0), "--model.config.n_head=4", "--model.config.d_model=32")
 
 
 @pytest.mark.parametrize("name", ["attention_statistics.yaml", "attention_patching.yaml"])

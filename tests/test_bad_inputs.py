@@ -59,7 +59,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     (
         "warmup_individuals > N",
         [*AWU[:2], "--data.sampler.warmup_individuals", "1000"],
-        ["data.sampler.warmup_individuals", "at most data.n_individuals = 64"],
+        ["data.sampler.warmup_individuals", "at most the 64 training individuals"],
     ),
     (
         "max_warmup_steps negative",
@@ -69,20 +69,28 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("switch callback without AdaptiveWarmUp", SWITCH, ["data.sampler", "AdaptiveWarmUp"]),
     ("switch callback with workers", [*AWU, *SWITCH, "--data.num_workers", "1"], ["data.num_workers", "0"]),
     # --- model ---
-    ("heads do not divide d_model", ["--model.n_head", "3"], ["model.n_head", "divide model.d_model"]),
-    ("n_layer zero", ["--model.n_layer", "0"], ["model.n_layer", "positive integer"]),
-    ("d_model negative", ["--model.d_model", "-16"], ["model.d_model", "positive integer"]),
-    ("d_mlp zero", ["--model.d_mlp", "0"], ["model.d_mlp", "positive integer"]),
-    ("dropout >= 1", ["--model.dropout", "1.5"], ["model.dropout", "[0, 1)"]),
-    ("unknown attention", ["--model.attention", "flash"], ["model.attention", "fused", "explicit"]),
+    (
+        "heads do not divide d_model",
+        ["--model.config.n_head", "3"],
+        ["model.config.n_head", "divisor of model.config.d_model"],
+    ),
+    ("n_layer zero", ["--model.config.n_layer", "0"], ["model.config.n_layer", "an integer >= 1"]),
+    ("d_model negative", ["--model.config.d_model", "-16"], ["model.config.d_model", "an integer >= 1"]),
+    ("d_mlp zero", ["--model.config.d_mlp", "0"], ["model.config.d_mlp", "an integer >= 1"]),
+    ("dropout >= 1", ["--model.config.dropout", "1.5"], ["model.config.dropout", "[0, 1)"]),
+    (
+        "unknown attention",
+        ["--model.config.attention", "flash"],
+        ["model.config.attention", "fused", "explicit"],
+    ),
     ("lr negative", ["--model.lr", "-1"], ["model.lr", "> 0"]),
     ("lr zero", ["--model.lr", "0"], ["model.lr", "> 0"]),
-    ("min_lr above lr", ["--model.min_lr", "1"], ["model.min_lr", "[0, model.lr="]),
+    ("min_lr above lr", ["--model.min_lr", "1"], ["model.min_lr", "in [0, model.lr = "]),
     ("unknown lr_schedule", ["--model.lr_schedule", "linear"], ["model.lr_schedule", "cosine", "constant"]),
     ("weight_decay negative", ["--model.weight_decay", "-0.1"], ["model.weight_decay", ">= 0"]),
     ("beta2 >= 1", ["--model.betas", "[0.9, 1.5]"], ["model.betas", "[0, 1)"]),
     ("warmup_steps negative", ["--model.warmup_steps", "-5"], ["model.warmup_steps", ">= 0"]),
-    ("decay_steps zero", ["--model.decay_steps", "0"], ["model.decay_steps", "positive integer or null"]),
+    ("decay_steps zero", ["--model.decay_steps", "0"], ["model.decay_steps", "an integer >= 1 or null"]),
     # --- callbacks ---
     (
         "checkpoints.dense_until negative",
@@ -176,22 +184,26 @@ CASES: list[tuple[str, list[str], list[str]]] = [
 def references(tmp_path_factory) -> dict[str, str]:
     """Reference checkpoints for AttentionPatching: one like the tiny model, one twice as wide."""
     from factdyn.data import BiographyDataModule
+    from factdyn.model import TransformerConfig
     from factdyn.training.module import FactLearner
 
     data = BiographyDataModule(n_individuals=64, n_unseen=16, batch_size=8)
     root = tmp_path_factory.mktemp("refs")
     paths = {}
     for key, d_model in (("same", 16), ("wide", 32)):
-        model = FactLearner(
+        config = TransformerConfig(
             vocab_size=data.vocab_size,
             max_seq_len=data.max_seq_len,
-            attributes=data.attributes,
-            attribute_cardinalities=data.attribute_cardinalities,
-            tokenizer_fingerprint=data.tokenizer_fingerprint,
             n_layer=2,
             n_head=2,
             d_model=d_model,
             d_mlp=32,
+        )
+        model = FactLearner(
+            config,
+            attributes=data.attributes,
+            attribute_cardinalities=data.attribute_cardinalities,
+            tokenizer_fingerprint=data.tokenizer_fingerprint,
         )
         path = root / f"{key}.ckpt"
         save_checkpoint_file(

@@ -33,7 +33,9 @@ def test_tiny_fit_writes_events_summary_config_and_checkpoints(run_tiny) -> None
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["data"]["n_individuals"] == 64
     hparams = yaml.safe_load((run_dir / "hparams.yaml").read_text())
-    assert hparams["vocab_size"] == cli.datamodule.vocab_size  # values linked at instantiation are saved too
+    assert (
+        hparams["config"]["vocab_size"] == cli.datamodule.vocab_size
+    )  # values linked at instantiation are saved too
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["steps"] == 8 and summary["n_individuals"] == 64 and summary["seed"] == 0
     assert summary["baseline_attr_loss"] == pytest.approx(6.785, abs=1e-3)
@@ -54,8 +56,8 @@ def test_tiny_fit_writes_events_summary_config_and_checkpoints(run_tiny) -> None
 def test_checkpoint_loads_without_the_cli(run_tiny) -> None:
     cli, run_dir = run_tiny()
     model = FactLearner.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", map_location="cpu")
-    assert model.hparams.vocab_size == cli.datamodule.vocab_size
-    assert model.hparams.max_seq_len == cli.datamodule.max_seq_len
+    assert model.hparams.config["vocab_size"] == cli.datamodule.vocab_size
+    assert model.hparams.config["max_seq_len"] == cli.datamodule.max_seq_len
     assert model.hparams.tokenizer_fingerprint == cli.datamodule.tokenizer.fingerprint
     assert model.baseline_attr_loss == pytest.approx(cli.datamodule.baseline_attr_loss)
     tokens = cli.datamodule.eval_batches["val"][0]["tokens"]
@@ -79,7 +81,7 @@ def test_validate_and_test_subcommands(run_tiny, tmp_path: Path) -> None:
         (["--data.n_individuals", "-3"], "data.n_individuals"),
         (["--data.n_templates_train", "22"], "data.n_templates_train"),
         (["--data.sampler", "NoSuchSampler"], "sampler"),
-        (["--model.n_head", "3"], "model.n_head"),
+        (["--model.config.n_head", "3"], "model.config.n_head"),
         (["--model.lr", "-1"], "model.lr"),
     ],
 )

@@ -20,7 +20,7 @@ def all_configs() -> list[Path]:
 @pytest.mark.parametrize("path", BASE_CONFIGS, ids=lambda p: p.name)
 def test_base_config_instantiates(path: Path, tmp_path: Path) -> None:
     cli = cli_main(["--config", str(path), "--trainer.logger.init_args.save_dir", str(tmp_path)], run=False)
-    assert cli.model.hparams.vocab_size == cli.datamodule.vocab_size > 0
+    assert cli.model.hparams.config["vocab_size"] == cli.datamodule.vocab_size > 0
     assert cli.trainer.max_steps > 0
 
 

@@ -11,6 +11,10 @@ from factdyn.interp.patching import Reference, check_compatible
 from factdyn.model import HawkMixer, Transformer, TransformerConfig, linear_scan, pattern_hook_names
 from factdyn.model.hawk import MAX_RAD, MIN_RAD, default_d_rnn
 
+PATCHING_NEEDS_ATTENTION = (
+    r"model.config.sequence_mixer: 'attention' \(AttentionPatching reads attention patterns[^)]*\), got 'hawk'"
+)
+
 
 def hawk_config(**overrides) -> TransformerConfig:
     base = dict(
@@ -108,9 +112,9 @@ def test_transformer_with_hawk_has_no_attention_and_a_griffin_sized_block() -> N
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"sequence_mixer": "mamba"}, "model.sequence_mixer must be one of 'attention', 'hawk', got 'mamba'"),
-        ({"d_rnn": 15}, "model.d_rnn must be null or a positive multiple of model.n_head=2, got 15"),
-        ({"d_rnn": 0}, "model.d_rnn must be null"),
+        ({"sequence_mixer": "mamba"}, "model.config.sequence_mixer: one of 'attention', 'hawk', got 'mamba'"),
+        ({"d_rnn": 15}, "model.config.d_rnn: null or a multiple of model.config.n_head = 2, got 15"),
+        ({"d_rnn": 0}, r"model.config.d_rnn: an integer >= 1 or null, got 0"),
     ],
 )
 def test_bad_mixer_settings_name_the_field(overrides: dict, message: str) -> None:
@@ -122,7 +126,7 @@ def test_attention_patching_refuses_a_hawk_model_or_reference() -> None:
     attention = Transformer(hawk_config(sequence_mixer="attention"))
     hawk = Transformer(hawk_config())
     reference = Reference(model=attention, path=Path("ref.ckpt"), step=0, tokenizer_fingerprint="abc")
-    with pytest.raises(TypeError, match="AttentionPatching needs model.sequence_mixer=attention; got hawk"):
+    with pytest.raises(ValueError, match=PATCHING_NEEDS_ATTENTION):
         check_compatible(reference, hawk, "abc")
     hawk_reference = Reference(model=hawk, path=Path("ref.ckpt"), step=0, tokenizer_fingerprint="abc")
     with pytest.raises(ValueError, match="sequence_mixer: reference 'hawk' != model 'attention'"):
@@ -132,13 +136,13 @@ def test_attention_patching_refuses_a_hawk_model_or_reference() -> None:
 def test_tiny_hawk_run_trains_checkpoints_and_reloads(run_tiny) -> None:
     from factdyn.training.module import FactLearner
 
-    cli, run_dir = run_tiny("--model.sequence_mixer", "hawk")
-    assert cli.model.hparams.sequence_mixer == "hawk"
+    cli, run_dir = run_tiny("--model.config.sequence_mixer", "hawk")
+    assert cli.model.config.sequence_mixer == "hawk"
     assert all(torch.isfinite(p).all() for p in cli.model.parameters())
     ckpt = sorted((run_dir / "checkpoints").glob("*.ckpt"))[-1]
     reloaded = FactLearner.load_from_checkpoint(ckpt, map_location="cpu")
     assert reloaded.config.sequence_mixer == "hawk"
-    tokens = torch.randint(3, cli.model.hparams.vocab_size, (2, 10))
+    tokens = torch.randint(3, cli.model.hparams.config["vocab_size"], (2, 10))
     reloaded.eval()
     with torch.no_grad():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
@@ -148,9 +152,11 @@ def test_tiny_hawk_run_trains_checkpoints_and_reloads(run_tiny) -> None:
 
 
 def test_attention_statistics_refuses_a_hawk_model_before_training(run_tiny, tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="AttentionStatistics needs model.sequence_mixer=attention; got hawk"):
+    with pytest.raises(
+        ValueError, match=PATCHING_NEEDS_ATTENTION.replace("AttentionPatching", "AttentionStatistics")
+    ):
         run_tiny(
-            "--model.sequence_mixer",
+            "--model.config.sequence_mixer",
             "hawk",
             "--trainer.callbacks+=factdyn.callbacks.AttentionStatistics",
             "--trainer.max_steps",

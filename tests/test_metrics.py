@@ -6,10 +6,10 @@ import math
 
 import torch
 
+from factdyn.data.population import no_knowledge_baseline
 from factdyn.training.metrics import (
     AttributeMetrics,
     attribute_loss_and_correct,
-    no_knowledge_baseline,
     value_results,
     value_token_confidence,
 )
@@ -87,14 +87,15 @@ def test_metrics_from_value_positions_equal_those_from_full_logits() -> None:
 
 def test_validation_step_matches_metrics_from_a_full_forward() -> None:
     from factdyn.data.datamodule import BiographyDataModule
+    from factdyn.model import TransformerConfig
     from factdyn.training.module import FactLearner
 
     dm = BiographyDataModule(n_individuals=40, n_unseen=8, batch_size=4, n_val_sequences=6, eval_batch_size=6)
     dm.setup()
     torch.manual_seed(0)
     system = FactLearner(
-        dm.vocab_size, dm.max_seq_len, dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
-        n_layer=1, n_head=2, d_model=16, d_mlp=32,
+        TransformerConfig(dm.vocab_size, dm.max_seq_len, n_layer=1, n_head=2, d_model=16, d_mlp=32),
+        dm.attributes, dm.attribute_cardinalities, dm.tokenizer_fingerprint,
     )  # fmt: skip
     batch = dm.eval_batches["val"][0]
     with torch.no_grad():

@@ -75,10 +75,10 @@ def test_replacing_a_pattern_changes_the_output_and_hooks_clean_up_on_error() ->
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n_head": 3}, "model.n_head must divide model.d_model"),
-        ({"n_layer": 0}, "model.n_layer must be a positive integer"),
-        ({"dropout": 1.5}, "model.dropout"),
-        ({"attention": "flash"}, "model.attention must be one of"),
+        ({"n_head": 3}, "model.config.n_head: a divisor of model.config.d_model = 16, got 3"),
+        ({"n_layer": 0}, "model.config.n_layer: an integer >= 1, got 0"),
+        ({"dropout": 1.5}, r"model.config.dropout: a number in \[0, 1\), got 1.5"),
+        ({"attention": "flash"}, "model.config.attention: one of 'fused', 'explicit', got 'flash'"),
     ],
 )
 def test_bad_model_config_names_the_field(kwargs: dict, message: str) -> None:

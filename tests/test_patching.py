@@ -140,7 +140,7 @@ def test_mismatching_reference_is_refused_naming_the_fields() -> None:
         check_compatible(_reference(deeper), model, "abc")
     with pytest.raises(ValueError, match="tokenizer_fingerprint: reference 'abc' != model 'xyz'"):
         check_compatible(_reference(tiny_model(1)), model, "xyz")
-    with pytest.raises(TypeError, match="no attention to patch"):
+    with pytest.raises(ValueError, match="a recurrent mixer has none to patch"):
         check_compatible(_reference(tiny_model(1)), nn.Linear(2, 2), "abc")
 
 
@@ -154,9 +154,11 @@ def save_module_checkpoint(module: FactLearner, path: Path, step: int) -> Path:
     return path
 
 
-def learner(seed: int, **overrides) -> FactLearner:
+def learner(seed: int, compile: bool = False, **overrides) -> FactLearner:
     torch.manual_seed(seed)
-    return FactLearner(tokenizer_fingerprint="abc", **{**CONFIG, **overrides})
+    return FactLearner(
+        TransformerConfig(**{**CONFIG, **overrides}), tokenizer_fingerprint="abc", compile=compile
+    )
 
 
 def test_reference_resolution_and_loading(tmp_path: Path) -> None:

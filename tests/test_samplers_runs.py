@@ -152,8 +152,8 @@ def test_replay_mixing_needs_replay_sampler(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--data.sampler", "Zipf", "--data.sampler.alpha", "-1"], "data.sampler.alpha must be >= 0"),
-        (["--data.sampler", "Celebrities", "--data.sampler.n_celebrities", "100"], "n_celebrities must be"),
+        (["--data.sampler", "Zipf", "--data.sampler.alpha", "-1"], "data.sampler.alpha: a number >= 0"),
+        (["--data.sampler", "Celebrities", "--data.sampler.n_celebrities", "100"], "n_celebrities: at most the 64 training"),
         (["--data.sampler", "WarmUp", "--data.sampler.warmup_individuals", "65"], "warmup_individuals"),
     ],
 )

@@ -14,6 +14,7 @@ import torch
 
 from factdyn.data.batches import padded_length, to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.model import TransformerConfig
 from factdyn.training.module import compile_model
 from tests.conftest import tiny_args
 
@@ -172,8 +173,8 @@ def test_compiled_model_puts_no_second_copy_of_the_weights_in_checkpoints() -> N
     from factdyn.training.module import FactLearner
 
     def keys(**kwargs) -> list[str]:
-        shape = dict(n_layer=1, n_head=1, d_model=8, d_mlp=8)
-        return list(FactLearner(50, 16, ["a"], [10], "fp", **shape, **kwargs).state_dict())
+        config = TransformerConfig(50, 16, n_layer=1, n_head=1, d_model=8, d_mlp=8)
+        return list(FactLearner(config, ["a"], [10], "fp", **kwargs).state_dict())
 
     assert keys(compile=True, compile_mode="reduce-overhead") == keys(compile=False)
 

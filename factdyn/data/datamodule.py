@@ -2,107 +2,28 @@
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader
 
-from factdyn.data.batches import batch_arrays, pack_batch, to_torch, unpack_batch
-from factdyn.data.biography import BiographyAssembler, BiographyBatch
-from factdyn.data.population import ROLES, Population, concat_populations, make_populations
+from factdyn.checks import ConfigError, require, require_bool, require_int
+from factdyn.data.batches import to_torch, unpack_batch
+from factdyn.data.corpus import default_corpus
+from factdyn.data.population import (
+    EVAL_ROLES,
+    EVAL_SETS,
+    ROLES,
+    Population,
+    concat_populations,
+    make_populations,
+    no_knowledge_baseline,
+)
 from factdyn.data.resources import ATTRIBUTES, load_resources
 from factdyn.data.samplers import IndividualSampler, Uniform
-from factdyn.data.tokenizer import WordTokenizer
-
-EVAL_SETS: tuple[str, ...] = ("val", "unseen", "new")
-"""Evaluation sets, all on held-out templates: the pre-training individuals (``val``), individuals never
-trained on (``unseen``) and the fine-tuning individuals (``new``, only when ``n_new > 0``)."""
-
-EVAL_ROLES: dict[str, str] = {"val": "train", "unseen": "unseen", "new": "new"}
-"""The population each evaluation set is drawn from."""
-
-
-@cache
-def default_corpus() -> tuple[WordTokenizer, BiographyAssembler]:
-    """The shipped resources, their closed-vocabulary tokenizer and the pre-tokenized assembler."""
-    resources = load_resources()
-    texts = [
-        *resources.first_names,
-        *resources.last_names,
-        *(t for ts in resources.templates.values() for t in ts),
-    ]
-    texts += [v for attr in ATTRIBUTES if attr != "birth_date" for v in resources.values[attr]]
-    texts += [v for v in resources.values["birth_date"][: 12 * 31]]  # months and days; years below
-    texts += [str(year) for year in range(1900, 2101)]
-    tokenizer = WordTokenizer.from_texts(texts)
-    return tokenizer, BiographyAssembler(resources, tokenizer)
-
-
-class BiographyStream(IterableDataset):
-    """Endless training batches; batch ``k`` is a pure function of ``(seed, k, rank)``.
-
-    Yields packed batches (:func:`~factdyn.data.batches.pack_batch`: one tensor per batch, cheap to send from
-    a worker); :meth:`BiographyDataModule.on_after_batch_transfer` unpacks them on the device. Each
-    DataLoader worker produces every ``num_workers``-th step, and the DataLoader interleaves workers in
-    order, so the stream does not depend on the number of workers.
-    """
-
-    def __init__(
-        self,
-        assembler: BiographyAssembler,
-        population: Population,
-        sampler: IndividualSampler,
-        batch_size: int,
-        seed: int,
-        start_step: int,
-        rank: int,
-        shuffle_sentences: bool,
-        pad_to_multiple: int = 1,
-    ) -> None:
-        self.assembler = assembler
-        self.population = population
-        self.sampler = sampler
-        self.batch_size = batch_size
-        self.seed = seed
-        self.start_step = start_step
-        self.rank = rank
-        self.shuffle_sentences = shuffle_sentences
-        self.pad_to_multiple = pad_to_multiple
-
-    def batch_at(self, step: int) -> BiographyBatch:
-        rng = np.random.default_rng([self.seed, step, self.rank])
-        individuals = self.sampler.sample(step, self.batch_size, rng)
-        return self.assembler.assemble(
-            self.population, individuals, rng, split="train", shuffle_sentences=self.shuffle_sentences
-        )
-
-    def __iter__(self) -> Iterator[torch.Tensor]:
-        for step in self.steps():
-            yield self.packed_at(step)
-
-    def steps(self) -> Iterator[int]:
-        """The steps this DataLoader worker produces (every ``num_workers``-th from ``start_step``)."""
-        info = get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        yield from itertools.count(self.start_step + worker, n_workers)
-
-    def packed_at(self, step: int) -> torch.Tensor:
-        """Batch ``step`` as the one packed tensor the DataLoader delivers (padded as configured)."""
-        return pack_batch(batch_arrays(self.batch_at(step), self.pad_to_multiple, self.max_seq_len))
-
-    def tensors_at(self, step: int) -> dict[str, torch.Tensor]:
-        """Batch ``step`` as the dict of tensors the training step reads (padded as configured)."""
-        return to_torch(self.batch_at(step), self.pad_to_multiple, self.max_seq_len)
-
-    @property
-    def max_seq_len(self) -> int:
-        return self.assembler.max_seq_len
+from factdyn.data.stream import BiographyStream
 
 
 class BiographyDataModule(L.LightningDataModule):
@@ -161,35 +82,46 @@ class BiographyDataModule(L.LightningDataModule):
         super().__init__()
         self.tokenizer, self.assembler = default_corpus()
         n_templates = self.assembler.n_templates
-        _check_int("data.n_individuals", n_individuals, 1)
-        _check_int("data.n_unseen", n_unseen, 0)
-        _check_int("data.n_new", n_new, 0)
-        _check_int("data.n_templates_train", n_templates_train, 1, n_templates)
-        _check_int("data.n_templates_eval", n_templates_eval, 1, n_templates)
-        if n_templates_train + n_templates_eval > n_templates:
-            raise ValueError(
-                f"data.n_templates_train + data.n_templates_eval must be at most {n_templates} "
-                f"(the templates per attribute), got {n_templates_train} + {n_templates_eval}"
-            )
-        _check_int("data.batch_size", batch_size, 1)
-        _check_int("data.eval_batch_size", eval_batch_size, 1)
-        _check_int("data.n_val_sequences", n_val_sequences, 1)
-        _check_int("data.n_unseen_sequences", n_unseen_sequences, 0)
-        _check_int("data.n_new_sequences", n_new_sequences, 0)
-        _check_int("data.num_workers", num_workers, 0)
-        _check_int("data.pad_to_multiple", pad_to_multiple, 1)
-        _check_int("data.seed", seed, 0)
-        if pin_memory is not None and not isinstance(pin_memory, bool):
-            raise TypeError(f"data.pin_memory must be true, false or null, got {pin_memory!r}")
+        require_int("data.n_individuals", n_individuals, 1)
+        require_int("data.n_unseen", n_unseen, 0)
+        require_int("data.n_new", n_new, 0)
+        require_int("data.n_templates_train", n_templates_train, 1, n_templates)
+        require_int("data.n_templates_eval", n_templates_eval, 1, n_templates)
+        require(
+            n_templates_train + n_templates_eval <= n_templates,
+            "data.n_templates_train + data.n_templates_eval",
+            f"at most {n_templates} (the templates per attribute)",
+            n_templates_train + n_templates_eval,
+        )
+        require_int("data.batch_size", batch_size, 1)
+        require_int("data.eval_batch_size", eval_batch_size, 1)
+        require_int("data.n_val_sequences", n_val_sequences, 1)
+        require_int("data.n_unseen_sequences", n_unseen_sequences, 0)
+        require_int("data.n_new_sequences", n_new_sequences, 0)
+        require_int("data.num_workers", num_workers, 0)
+        require_int("data.pad_to_multiple", pad_to_multiple, 1)
+        require_int("data.seed", seed, 0)
+        require_bool("data.pin_memory", pin_memory, allow_none=True)
+        require_bool("data.shuffle_sentences", shuffle_sentences)
         if sampler is not None and not isinstance(sampler, IndividualSampler):
-            raise TypeError(f"data.sampler must be an IndividualSampler, got {type(sampler).__name__}")
+            raise ConfigError("data.sampler", "an IndividualSampler", type(sampler).__name__)
         train_roles = ["train"] if train_roles is None else list(train_roles)
-        sizes = {"train": n_individuals, "unseen": n_unseen, "new": n_new}
-        if not train_roles or len(set(train_roles)) != len(train_roles) or set(train_roles) - set(ROLES):
-            raise ValueError(f"data.train_roles must be distinct names from {list(ROLES)}, got {train_roles}")
+        self.role_sizes: dict[str, int] = {"train": n_individuals, "unseen": n_unseen, "new": n_new}
+        require(
+            bool(train_roles)
+            and len(set(train_roles)) == len(train_roles)
+            and set(train_roles) <= set(ROLES),
+            "data.train_roles",
+            f"distinct names from {list(ROLES)}",
+            train_roles,
+        )
         for role in train_roles:
-            if sizes[role] == 0:
-                raise ValueError(f"data.train_roles contains {role!r}, but that population is empty (size 0)")
+            require(
+                self.role_sizes[role] > 0,
+                "data.train_roles",
+                "roles whose population is not empty",
+                f"{role!r} of size 0",
+            )
         self.save_hyperparameters(ignore=["sampler"])
         self.train_roles = train_roles
         self.n_individuals = n_individuals
@@ -202,12 +134,9 @@ class BiographyDataModule(L.LightningDataModule):
         self.pad_to_multiple = pad_to_multiple
         self.pin_memory = pin_memory
         self.sampler = sampler if sampler is not None else Uniform()
-        roles = [(role, sizes[role]) for role in train_roles]
+        roles = [(role, self.role_sizes[role]) for role in train_roles]
         self.n_train = sum(n for _, n in roles)
-        if roles == [("train", n_individuals)]:
-            self.sampler.bind(self.n_train, batch_size, seed)  # samplers written for the 3-argument bind
-        else:
-            self.sampler.bind(self.n_train, batch_size, seed, roles=roles)
+        self.sampler.bind(self.n_train, batch_size, seed, roles=roles)
         self.populations: dict[str, Population] = {}
         self.train_population: Population | None = None
         self.eval_batches: dict[str, list[dict[str, torch.Tensor]]] = {}
@@ -236,7 +165,7 @@ class BiographyDataModule(L.LightningDataModule):
     @property
     def baseline_attr_loss(self) -> float:
         """No-knowledge baseline: mean over the six types of log(number of possible values)."""
-        return float(np.mean([math.log(c) for c in self.attribute_cardinalities]))
+        return no_knowledge_baseline(self.attribute_cardinalities)
 
     def setup(self, stage: str | None = None) -> None:
         if self.trainer is not None and self.trainer.max_steps > 0:
@@ -246,7 +175,7 @@ class BiographyDataModule(L.LightningDataModule):
         resources = load_resources()
         self.populations = make_populations(
             seed=self.seed,
-            sizes={"train": self.n_individuals, "unseen": self.n_unseen, "new": self.n_new},
+            sizes=self.role_sizes,
             n_first_names=len(resources.first_names),
             n_last_names=len(resources.last_names),
             cardinalities=self.attribute_cardinalities,
@@ -272,9 +201,7 @@ class BiographyDataModule(L.LightningDataModule):
         role = EVAL_ROLES[split]
         if role not in self.train_roles:
             return None
-        offset = 0
-        for r in self.train_roles[: self.train_roles.index(role)]:
-            offset += len(self.populations[r]) if self.populations else self.hparams[_SIZE_FIELD[r]]
+        offset = sum(self.role_sizes[r] for r in self.train_roles[: self.train_roles.index(role)])
         return np.asarray(individual) + offset
 
     def eval_set(self, name: str, population: Population, n_sequences: int, seed_offset: int) -> list[dict]:
@@ -344,20 +271,9 @@ class BiographyDataModule(L.LightningDataModule):
         return {"sampler": self.sampler.state_dict(), "sampler_type": type(self.sampler).__name__}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if state_dict.get("sampler_type", type(self.sampler).__name__) != type(self.sampler).__name__:
-            raise ValueError(
-                f"checkpoint was trained with sampler {state_dict['sampler_type']}, "
-                f"but data.sampler is {type(self.sampler).__name__}"
-            )
+        ours = type(self.sampler).__name__
+        theirs = state_dict.get("sampler_type", ours)
+        require(
+            theirs == ours, "data.sampler", f"{theirs}, the sampler the checkpoint was trained with", ours
+        )
         self.sampler.load_state_dict(state_dict.get("sampler", {}))
-
-
-_SIZE_FIELD = {"train": "n_individuals", "unseen": "n_unseen", "new": "n_new"}
-
-
-def _check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{field} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{field} must be {allowed}, got {value}")

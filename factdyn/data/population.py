@@ -8,11 +8,25 @@ Each role has its own random stream, so the training population does not change 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 ROLES: tuple[str, ...] = ("train", "unseen", "new")
+
+EVAL_SETS: tuple[str, ...] = ("val", "unseen", "new")
+"""Evaluation sets, all on held-out templates: the pre-training individuals (``val``), individuals never
+trained on (``unseen``) and the fine-tuning individuals (``new``, only when ``n_new > 0``)."""
+
+EVAL_ROLES: dict[str, str] = {"val": "train", "unseen": "unseen", "new": "new"}
+"""The population each evaluation set is drawn from."""
+
+
+def no_knowledge_baseline(cardinalities: Sequence[int]) -> float:
+    """Best attribute loss without individual-specific knowledge: mean of log(cardinality)."""
+    return sum(math.log(c) for c in cardinalities) / len(cardinalities)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def load_reference(path: str | Path) -> Reference:
 
 def check_compatible(reference: Reference, model: nn.Module, tokenizer_fingerprint: str) -> None:
     """Refuse, naming every mismatching field, a reference that cannot stand in for ``model``'s attention."""
-    require_pattern_hooks(model, "AttentionPatching", " (a recurrent mixer has no attention to patch)")
+    require_pattern_hooks(model, "AttentionPatching", "; a recurrent mixer has none to patch")
     found = mismatches(reference, getattr(model, "config", None), tokenizer_fingerprint, label="reference")
     if found:
         raise ValueError(

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from factdyn.checks import require
+
 C_GATE = 8.0
 """Griffin's constant c in a_t = a^(c r_t)."""
 
@@ -111,8 +113,9 @@ class HawkMixer(nn.Module):
 
     def __init__(self, d_model: int, d_rnn: int, n_head: int, conv_width: int = 4, dropout: float = 0.0):
         super().__init__()
-        if d_rnn % n_head:
-            raise ValueError(f"model.d_rnn={d_rnn} must be divisible by model.n_head={n_head}")
+        require(
+            d_rnn % n_head == 0, "model.config.d_rnn", f"a multiple of model.config.n_head = {n_head}", d_rnn
+        )
         self.d_rnn = d_rnn
         self.conv_width = conv_width
         self.gate_proj = nn.Linear(d_model, d_rnn, bias=False)

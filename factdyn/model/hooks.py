@@ -12,6 +12,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from factdyn.checks import ConfigError
+
 HookFn = Callable[[torch.Tensor, "HookPoint"], "torch.Tensor | None"]
 
 
@@ -45,16 +47,18 @@ def pattern_hook_names(model: nn.Module) -> list[str]:
 
 
 def require_pattern_hooks(model: nn.Module, user: str, note: str = "") -> list[str]:
-    """``pattern_hook_names(model)``, or a TypeError naming ``user`` when the model has no attention.
+    """``pattern_hook_names(model)``, or a ConfigError naming ``user`` when the model has no attention.
 
     A model built with ``sequence_mixer: hawk`` (a recurrence, no attention pattern) is refused with
-    ``"<user> needs model.sequence_mixer=attention; got hawk"``.
+    ``"model.config.sequence_mixer: 'attention' (<user> reads attention patterns), got 'hawk'"``.
     """
     names = pattern_hook_names(model)
     if not names:
         mixer = getattr(getattr(model, "config", None), "sequence_mixer", None)
-        got = f"got {mixer}" if mixer else f"{type(model).__name__} has no attention-pattern hook points"
-        raise TypeError(f"{user} needs model.sequence_mixer=attention; {got}{note}")
+        got = mixer or f"a {type(model).__name__} without attention-pattern hook points"
+        raise ConfigError(
+            "model.config.sequence_mixer", f"'attention' ({user} reads attention patterns{note})", got
+        )
     return names
 
 

@@ -19,18 +19,22 @@ the same. A Hawk model has no attention-pattern hook points.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from factdyn.checks import require, require_choice, require_int, require_number
 from factdyn.model.hawk import HawkMixer, default_d_rnn
 from factdyn.model.hooks import HookPoint
 
 AttentionImpl = Literal["fused", "explicit"]
 SequenceMixer = Literal["attention", "hawk"]
+ATTENTION_IMPLS: tuple[str, ...] = get_args(AttentionImpl)
+SEQUENCE_MIXERS: tuple[str, ...] = get_args(SequenceMixer)
 
 
 @dataclass
@@ -44,44 +48,56 @@ class TransformerConfig:
     """
 
     vocab_size: int
+    """Token vocabulary size (linked from the DataModule by the CLI)."""
     max_seq_len: int
+    """Longest input (linked from the DataModule by the CLI): the size of the position table."""
     n_layer: int = 8
+    """Transformer blocks (paper: 8)."""
     n_head: int = 8
+    """Attention heads per block; must divide ``d_model`` (paper: 8)."""
     d_model: int = 512
+    """Width of the residual stream (paper: 512)."""
     d_mlp: int = 2048
-    dropout: float = 0.0
-    attention: AttentionImpl = "fused"
+    """Hidden width of each MLP (paper: 2048)."""
+    dropout: float = field(default=0.0, metadata={"weights": False})
+    """Dropout on attention and MLP outputs, in [0, 1) (paper: none)."""
+    attention: AttentionImpl = field(default="fused", metadata={"weights": False})
+    """``fused`` (scaled_dot_product_attention) or ``explicit`` (the pattern passes a hook point)."""
     sequence_mixer: SequenceMixer = "attention"
+    """``attention`` (the paper) or ``hawk`` (Griffin's RG-LRU block, the mixer ablation)."""
     d_rnn: int | None = None
+    """Hawk's recurrence width (``None``: about 4/3 d_model, a multiple of ``n_head``)."""
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
-        if self.d_model % self.n_head != 0:
-            raise ValueError(
-                f"model.n_head must divide model.d_model: d_model={self.d_model} is not divisible by "
-                f"n_head={self.n_head} (allowed n_head: divisors of {self.d_model})"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
-        if self.attention not in ("fused", "explicit"):
-            raise ValueError(f"model.attention must be one of 'fused', 'explicit', got {self.attention!r}")
-        if self.sequence_mixer not in ("attention", "hawk"):
-            raise ValueError(
-                f"model.sequence_mixer must be one of 'attention', 'hawk', got {self.sequence_mixer!r}"
-            )
-        if self.d_rnn is not None and (
-            not isinstance(self.d_rnn, int)
-            or isinstance(self.d_rnn, bool)
-            or self.d_rnn < 1
-            or self.d_rnn % self.n_head
-        ):
-            raise ValueError(
-                f"model.d_rnn must be null or a positive multiple of model.n_head={self.n_head}, "
-                f"got {self.d_rnn!r}"
-            )
+            require_int(f"model.config.{name}", getattr(self, name), 1)
+        require(
+            self.d_model % self.n_head == 0,
+            "model.config.n_head",
+            f"a divisor of model.config.d_model = {self.d_model}",
+            self.n_head,
+        )
+        require_number("model.config.dropout", self.dropout, 0, 1, high_open=True)
+        require_choice("model.config.attention", self.attention, ATTENTION_IMPLS)
+        require_choice("model.config.sequence_mixer", self.sequence_mixer, SEQUENCE_MIXERS)
+        require_int("model.config.d_rnn", self.d_rnn, 1, allow_none=True)
+        require(
+            self.d_rnn is None or self.d_rnn % self.n_head == 0,
+            "model.config.d_rnn",
+            f"null or a multiple of model.config.n_head = {self.n_head}",
+            self.d_rnn,
+        )
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TransformerConfig:
+        """A config from a mapping that may hold other keys too (they are ignored)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+    @classmethod
+    def weight_fields(cls) -> tuple[str, ...]:
+        """Fields on which the weights' shapes and meaning depend: two models whose values agree can
+        exchange weights or attention patterns (dropout and the attention path compute the same function)."""
+        return tuple(f.name for f in fields(cls) if f.metadata.get("weights", True))
 
     @property
     def d_head(self) -> int:

@@ -11,17 +11,11 @@ accumulator.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torchmetrics import Metric
-
-
-def no_knowledge_baseline(cardinalities: Sequence[int]) -> float:
-    """Best attribute loss without individual-specific knowledge: mean of log(cardinality)."""
-    return sum(math.log(c) for c in cardinalities) / len(cardinalities)
 
 
 def token_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

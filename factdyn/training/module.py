@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import io
-import math
 import os
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, get_args
 
 import lightning as L
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from factdyn.data.datamodule import EVAL_SETS
+from factdyn.checks import require, require_choice
+from factdyn.data.population import EVAL_SETS, no_knowledge_baseline
+from factdyn.data.resources import ATTRIBUTES
 from factdyn.model import Transformer, TransformerConfig
 from factdyn.training.checkpoint_io import read_verified_bytes
 from factdyn.training.metrics import (
     AttributeMetrics,
-    no_knowledge_baseline,
     slot_sums,
     token_nll,
     value_results,
 )
 from factdyn.training.pretrained import load_pretrained, mismatches
+from factdyn.training.schedule import LrSchedule, check_schedule, lr_multiplier
 
-N_SLOTS = 6
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+N_SLOTS = len(ATTRIBUTES)
+CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 
 
 def compile_model(
@@ -41,14 +42,12 @@ class FactLearner(L.LightningModule):
     """Trains a decoder-only Transformer on biographies and measures what it knows.
 
     Args:
-        vocab_size, max_seq_len: model input shape; linked from the DataModule by the CLI.
+        config: the Transformer's shape, :class:`~factdyn.model.TransformerConfig` (its fields are
+            documented there; YAML ``model.config.n_layer`` ...), or the mapping a checkpoint stores.
+            ``vocab_size`` and ``max_seq_len`` are linked from the DataModule by the CLI.
         attributes, attribute_cardinalities: attribute names and their numbers of possible values; linked
             from the DataModule; they define the no-knowledge baseline.
         tokenizer_fingerprint: hash of the data's vocabulary; linked; checked when checkpoints are reused.
-        n_layer, n_head, d_model, d_mlp, dropout, attention: the Transformer's shape (paper: 8, 8, 512, 2048).
-        sequence_mixer: temporal-mixing block, ``attention`` (paper default) or ``hawk`` (Griffin's RG-LRU
-            block, the paper's mixer ablation; see docs/ablations.md).
-        d_rnn: Hawk's recurrence width; ``None`` is about 4/3 d_model (attention's parameter count).
         lr: peak learning rate (paper: 4e-4).
         betas, weight_decay: AdamW settings (paper: (0.9, 0.95), 0.1 on matrices only).
         lr_schedule: ``cosine`` (decay from ``lr`` to ``min_lr`` over ``decay_steps``) or ``constant``.
@@ -57,39 +56,30 @@ class FactLearner(L.LightningModule):
         decay_steps: length of the cosine; ``None`` uses ``trainer.max_steps``.
         compile: ``torch.compile`` the model for training steps (evaluation stays eager; needs the fused
             attention path and no hooks: pattern recording and patching refuse a compiled model).
-        compile_mode: ``torch.compile`` mode: ``default``, ``reduce-overhead`` (CUDA graphs: fewer kernel
-            launches) or ``max-autotune`` (also tunes matmul kernels; long first compile).
-        compile_dynamic: compile with a symbolic sequence length (``True``: one graph whatever the padded
-            length), static shapes (``False``: one graph per distinct length; pair it with
-            ``data.pad_to_multiple`` so that there are only a few), or ``None`` (PyTorch's automatic choice:
-            static first, symbolic after the first new length).
         init_checkpoint: a ``FactLearner`` checkpoint whose weights start this run (fine-tuning); loaded in
             ``setup``, so resuming this run from its own checkpoint still restores the resumed weights.
         init_optimizer_state: also take AdamW's moments from ``init_checkpoint`` (default: a fresh optimizer;
             the paper does not say which it used).
         eval_prefixes: TensorBoard prefix of each evaluation set, e.g. ``{val: ft_old, new: ft_new}`` for
             fine-tuning; sets not named keep their own name (``val``, ``unseen``, ``new``).
+        compile_mode: ``torch.compile`` mode: ``default``, ``reduce-overhead`` (CUDA graphs: fewer kernel
+            launches) or ``max-autotune`` (also tunes matmul kernels; long first compile).
+        compile_dynamic: compile with a symbolic sequence length (``True``: one graph whatever the padded
+            length), static shapes (``False``: one graph per distinct length; pair it with
+            ``data.pad_to_multiple`` so that there are only a few), or ``None`` (PyTorch's automatic choice:
+            static first, symbolic after the first new length).
     """
 
     def __init__(
         self,
-        vocab_size: int = 0,
-        max_seq_len: int = 0,
+        config: TransformerConfig,
         attributes: Sequence[str] = (),
         attribute_cardinalities: Sequence[int] = (),
         tokenizer_fingerprint: str = "",
-        n_layer: int = 8,
-        n_head: int = 8,
-        d_model: int = 512,
-        d_mlp: int = 2048,
-        dropout: float = 0.0,
-        attention: Literal["fused", "explicit"] = "fused",
-        sequence_mixer: Literal["attention", "hawk"] = "attention",
-        d_rnn: int | None = None,
         lr: float = 4e-4,
         betas: tuple[float, float] = (0.9, 0.95),
         weight_decay: float = 0.1,
-        lr_schedule: Literal["cosine", "constant"] = "cosine",
+        lr_schedule: LrSchedule = "cosine",
         min_lr: float = 1e-7,
         warmup_steps: int = 0,
         decay_steps: int | None = None,
@@ -97,52 +87,39 @@ class FactLearner(L.LightningModule):
         init_checkpoint: str | None = None,
         init_optimizer_state: bool = False,
         eval_prefixes: dict[str, str] | None = None,
-        compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = (
-            "default"
-        ),
+        compile_mode: CompileMode = "default",
         compile_dynamic: bool | None = True,
     ) -> None:
         super().__init__()
-        if not lr > 0:
-            raise ValueError(f"model.lr must be > 0, got {lr}")
-        if not 0 <= min_lr <= lr:
-            raise ValueError(f"model.min_lr must be in [0, model.lr={lr}], got {min_lr}")
-        if lr_schedule not in ("cosine", "constant"):
-            raise ValueError(f"model.lr_schedule must be one of 'cosine', 'constant', got {lr_schedule!r}")
-        if weight_decay < 0:
-            raise ValueError(f"model.weight_decay must be >= 0, got {weight_decay}")
-        if not all(0 <= b < 1 for b in betas) or len(betas) != 2:
-            raise ValueError(f"model.betas must be two numbers in [0, 1), got {betas}")
-        if warmup_steps < 0:
-            raise ValueError(f"model.warmup_steps must be >= 0, got {warmup_steps}")
-        if decay_steps is not None and decay_steps < 1:
-            raise ValueError(f"model.decay_steps must be a positive integer or null, got {decay_steps}")
-        unknown = sorted(set(eval_prefixes or {}) - set(EVAL_SETS))
-        if unknown:
-            raise ValueError(f"model.eval_prefixes keys must be among {list(EVAL_SETS)}, got {unknown}")
-        if init_optimizer_state and not init_checkpoint:
-            raise ValueError("model.init_optimizer_state=true needs model.init_checkpoint")
-        if compile_mode not in COMPILE_MODES:
-            raise ValueError(
-                f"model.compile_mode must be one of {', '.join(map(repr, COMPILE_MODES))}, "
-                f"got {compile_mode!r}"
-            )
-        if len(attributes) != len(attribute_cardinalities):
-            raise ValueError("model.attributes and model.attribute_cardinalities must have the same length")
-        self.save_hyperparameters()
-        self.config = TransformerConfig(
-            vocab_size=vocab_size,
-            max_seq_len=max_seq_len,
-            n_layer=n_layer,
-            n_head=n_head,
-            d_model=d_model,
-            d_mlp=d_mlp,
-            dropout=dropout,
-            attention=attention,
-            sequence_mixer=sequence_mixer,
-            d_rnn=d_rnn,
+        # A checkpoint's hyperparameters hold the config as a plain dict (no pickled class to trust), which
+        # ``load_from_checkpoint`` passes back here. The hint stays the dataclass alone: a union would stop
+        # LightningCLI from exposing its fields as ``model.config.*``.
+        if isinstance(config, Mapping):
+            config = TransformerConfig.from_dict(config)
+        check_schedule(lr, min_lr, lr_schedule, weight_decay, betas, warmup_steps, decay_steps)
+        require(
+            set(eval_prefixes or {}) <= set(EVAL_SETS),
+            "model.eval_prefixes",
+            f"a mapping whose keys are among {list(EVAL_SETS)}",
+            eval_prefixes,
         )
-        self.model = Transformer(self.config)
+        require(
+            not init_optimizer_state or bool(init_checkpoint),
+            "model.init_optimizer_state",
+            "false unless model.init_checkpoint is set",
+            init_optimizer_state,
+        )
+        require_choice("model.compile_mode", compile_mode, get_args(CompileMode))
+        require(
+            len(attributes) == len(attribute_cardinalities),
+            "model.attribute_cardinalities",
+            f"one per attribute ({len(attributes)})",
+            list(attribute_cardinalities),
+        )
+        self.save_hyperparameters()
+        self.hparams["config"] = config.to_dict()
+        self.config = config
+        self.model = Transformer(config)
         self.baseline_attr_loss = (
             no_knowledge_baseline(attribute_cardinalities) if attributes else float("nan")
         )
@@ -282,15 +259,7 @@ class FactLearner(L.LightningModule):
             fused=self.device.type in ("cuda", "cpu"),
         )
         total = hp.decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else 1)
-        floor = hp.min_lr / hp.lr
-
-        def multiplier(step: int) -> float:
-            if step < hp.warmup_steps:
-                return (step + 1) / hp.warmup_steps
-            if hp.lr_schedule == "constant":
-                return 1.0
-            progress = min(1.0, (step - hp.warmup_steps) / max(1, total - hp.warmup_steps))
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-        scheduler = LambdaLR(optimizer, multiplier)
+        scheduler = LambdaLR(
+            optimizer, lr_multiplier(hp.lr_schedule, hp.lr, hp.min_lr, hp.warmup_steps, total)
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -9,17 +9,6 @@ from typing import Any
 from factdyn.model import Transformer, TransformerConfig
 from factdyn.training.checkpoint_io import load_verified
 
-ARCHITECTURE_FIELDS: tuple[str, ...] = (
-    "vocab_size",
-    "max_seq_len",
-    "n_layer",
-    "n_head",
-    "d_model",
-    "d_mlp",
-    "sequence_mixer",
-)
-"""Fields that must agree for one model's weights or attention to stand in for another's."""
-
 
 @dataclass
 class Pretrained:
@@ -40,8 +29,8 @@ def load_pretrained(path: str | Path, frozen: bool = True, optimizer_states: boo
     """
     ckpt = load_verified(path)  # hash-checked: a corrupt file fails with a one-line error
     hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
-    fields = TransformerConfig.__dataclass_fields__
-    model = Transformer(TransformerConfig(**{k: v for k, v in hparams.items() if k in fields}))
+    # Checkpoints written before the config was one argument hold its fields flat.
+    model = Transformer(TransformerConfig.from_dict(hparams.get("config", hparams)))
     state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state)
     if frozen:
@@ -63,7 +52,7 @@ def mismatches(
 ) -> list[str]:
     """Every field in which ``source`` differs from a model of ``config`` trained with that tokenizer."""
     found = []
-    for name in ARCHITECTURE_FIELDS:
+    for name in TransformerConfig.weight_fields():
         ours, theirs = getattr(config, name, None), getattr(source.model.config, name)
         if ours != theirs:
             found.append(f"{name}: {label} {theirs!r} != model {ours!r}")

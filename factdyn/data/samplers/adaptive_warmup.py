@@ -8,12 +8,13 @@ the DataModule), so a resumed run draws exactly the stream of an uninterrupted o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from factdyn.checks import require_int
-from factdyn.data.samplers import IndividualSampler
+from factdyn.checks import require, require_at_most_n, require_int
+from factdyn.data.samplers.base import IndividualSampler
 
 
 class AdaptiveWarmUp(IndividualSampler):
@@ -43,13 +44,11 @@ class AdaptiveWarmUp(IndividualSampler):
         self._last_sampled_step = -1
         self._warmup_p: np.ndarray | None = None
 
-    def bind(self, n_individuals: int, batch_size: int, seed: int) -> None:
-        super().bind(n_individuals, batch_size, seed)
-        if self.warmup_individuals > n_individuals:
-            raise ValueError(
-                f"data.sampler.warmup_individuals must be at most data.n_individuals = {n_individuals}, "
-                f"got {self.warmup_individuals}"
-            )
+    def bind(
+        self, n_individuals: int, batch_size: int, seed: int, roles: Sequence[tuple[str, int]] | None = None
+    ) -> None:
+        super().bind(n_individuals, batch_size, seed, roles)
+        require_at_most_n("data.sampler.warmup_individuals", self.warmup_individuals, n_individuals)
         rng = np.random.default_rng([seed, self.seed_offset])
         self.subset = np.sort(rng.choice(n_individuals, size=self.warmup_individuals, replace=False))
         self._warmup_p = np.zeros(n_individuals)
@@ -101,9 +100,10 @@ class AdaptiveWarmUp(IndividualSampler):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         saved = state.get("warmup_individuals", self.warmup_individuals)
-        if saved != self.warmup_individuals:
-            raise ValueError(
-                f"checkpoint's AdaptiveWarmUp used warmup_individuals={saved}, "
-                f"but data.sampler.warmup_individuals is {self.warmup_individuals}"
-            )
+        require(
+            saved == self.warmup_individuals,
+            "data.sampler.warmup_individuals",
+            f"{saved}, the value the checkpoint's AdaptiveWarmUp used",
+            self.warmup_individuals,
+        )
         self.switch_step = state.get("switch_step")
