@@ -17,6 +17,7 @@ from factdyn.analysis.report.figures_new_individuals import plot_finetuning, plo
 from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, plot_plateau_vs_n
 from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
 from factdyn.analysis.report.run_info import RunInfo, load_runs, varying_keys
+from factdyn.run_layout import SUMMARY
 
 
 @dataclass
@@ -74,7 +75,7 @@ def make_report(paths: Sequence[str | Path], out: str | Path, title: str | None 
     report = Report(out=out)
     if not infos:
         raise SystemExit(
-            f"factdyn report: no run directories (summary.json or TensorBoard events) under {paths}"
+            f"factdyn report: no run directories ({SUMMARY} or TensorBoard events) under {paths}"
         )
     keys = varying_keys(infos)
     fits = plateau_fits(infos, keys)
