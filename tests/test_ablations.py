@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from factdyn.cli import cli_main
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.data.resources import ATTRIBUTES
 from factdyn.model import Transformer, TransformerConfig
+from factdyn.sweep import RunSpec, Sweep
 from tests.conftest import CONFIGS, REPO
 from tests.test_data import _sentence_templates
 
@@ -158,13 +159,11 @@ def sweep_files() -> list[Path]:
     return sorted((CONFIGS / "sweeps").glob("fig_c_*.yaml"))
 
 
-def grid_points(grid: dict) -> list[dict]:
-    """The product over grid keys; a key "a,b" takes values [a_value, b_value] (coupled fields)."""
-    axes = []
-    for key, values in grid.items():
-        fields = key.split(",")
-        axes.append([dict(zip(fields, v if len(fields) > 1 else [v], strict=True)) for v in values])
-    return [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*axes)]
+def expand(path: Path, save_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[RunSpec]:
+    """The runs ``factdyn sweep`` makes of a sweep file: the real expansion, from the repository root (where
+    the sweep files' config paths point, for loading and for instantiating the runs)."""
+    monkeypatch.chdir(REPO)
+    return Sweep.load(path, save_dir=str(save_dir)).expand()
 
 
 def test_fig_c_sweeps_are_all_there() -> None:
@@ -173,30 +172,36 @@ def test_fig_c_sweeps_are_all_there() -> None:
 
 
 @pytest.mark.parametrize("path", sweep_files(), ids=lambda p: p.name)
-def test_sweep_files_are_well_formed_and_every_point_instantiates(path: Path, tmp_path: Path) -> None:
+def test_sweep_files_are_well_formed_and_every_point_instantiates(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sweep = yaml.safe_load(path.read_text())
     assert set(sweep) == {"name", "configs", "grid", "seeds"} and sweep["name"] == path.stem
     assert sweep["seeds"] and all(isinstance(s, int) for s in sweep["seeds"])
     for key, values in sweep["grid"].items():
         width = len(key.split(","))
         assert values and all((len(v) == width) if width > 1 else not isinstance(v, list) for v in values)
-    points = grid_points(sweep["grid"])
+    runs = expand(path, tmp_path, monkeypatch)
+    points = [run.params for run in runs if run.seed == sweep["seeds"][0]]
     assert len({tuple(sorted(p.items())) for p in points}) == len(points), "duplicate grid points"
-    configs = [a for c in sweep["configs"] for a in ("--config", str(REPO / c))]
-    for point in points:
-        overrides = [a for k, v in point.items() for a in (f"--{k}", str(v))]
-        cli = cli_main(
-            [*configs, *overrides, "--trainer.logger.init_args.save_dir", str(tmp_path)], run=False
-        )
-        for key, value in point.items():
+    # Every value of the file is in the expansion, and only those: the full product, once per seed.
+    assert len(runs) == math.prod(len(v) for v in sweep["grid"].values()) * len(sweep["seeds"])
+    for key, values in sweep["grid"].items():
+        fields = key.split(",")
+        expanded = {tuple(p[f] for f in fields) for p in points}
+        assert expanded == {tuple(v) if len(fields) > 1 else (v,) for v in values}, (path.name, key)
+    assert {run.seed for run in runs} == set(sweep["seeds"])
+    for run in runs:
+        cli = cli_main(run.cli_args(), run=False)
+        for key, value in run.params.items():
             section, field = key.split(".", 1)
             target = {"model": cli.model.hparams, "data": cli.datamodule.hparams}.get(section)
             actual = target[field] if target is not None else getattr(cli.trainer, field)
             assert actual == value, (path.name, key)
 
 
-def test_batch_size_sweep_keeps_the_data_equal() -> None:
-    sweep = yaml.safe_load((CONFIGS / "sweeps" / "fig_c_batch_size.yaml").read_text())
-    points = grid_points(sweep["grid"])
+def test_batch_size_sweep_keeps_the_data_equal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = expand(CONFIGS / "sweeps" / "fig_c_batch_size.yaml", tmp_path, monkeypatch)
+    points = [run.params for run in runs]
     assert len({p["data.batch_size"] * p["trainer.max_steps"] for p in points}) == 1
     assert len({p["data.batch_size"] for p in points}) == len(points) == 5

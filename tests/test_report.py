@@ -212,3 +212,23 @@ def test_report_command_through_the_factdyn_entry_point(
     factdyn_main(["report", str(root), "--out", str(tmp_path / "out")])
     printed = capsys.readouterr().out
     assert "plateau end vs N (all runs):" in printed and (tmp_path / "out" / "plateau_vs_n.png").exists()
+
+
+def test_alpha_is_the_runs_sampler_record_and_the_config_only_without_one(tmp_path: Path) -> None:
+    zipf = {"class_path": "factdyn.data.samplers.Zipf", "init_args": {"alpha": 0.3}}
+    cases = {  # run name -> (sampler.json, summary's sampler section, config's data.sampler)
+        "file": ({"sampler": "Zipf", "alpha": 0.8}, {"sampler": "Zipf", "alpha": 0.5}, zipf),
+        "summary": (None, {"sampler": "Zipf", "alpha": 0.5}, zipf),
+        "uniform": ({"sampler": "Uniform"}, None, zipf),
+        "other": ({"sampler": "Celebrities", "weight": 10.0}, None, None),
+        "config": (None, None, zipf),
+    }
+    for name, (record, section, sampler) in cases.items():
+        run_dir = tmp_path / name / "version_0"
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({"data": {"sampler": sampler}}))
+        (run_dir / "summary.json").write_text(json.dumps({"steps": 1, "sampler": section}))
+        if record is not None:
+            (run_dir / "sampler.json").write_text(json.dumps(record))
+    alphas = {info.run.path.parent.name: info.alpha for info in load_runs([tmp_path])}
+    assert alphas == {"file": 0.8, "summary": 0.5, "uniform": 0.0, "other": None, "config": 0.3}

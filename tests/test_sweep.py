@@ -19,7 +19,8 @@ import yaml
 
 from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
-from factdyn.sweep import LAST_CKPT, SUMMARY, LocalSweep, Sweep, main
+from factdyn.run_layout import SUMMARY, last_checkpoint
+from factdyn.sweep import LocalSweep, Sweep, main
 from tests.conftest import CONFIGS, REPO, TINY
 
 SWEEPS = sorted((CONFIGS / "sweeps").glob("*.yaml"))
@@ -113,8 +114,8 @@ def test_local_sweep_skips_finished_resumes_interrupted_and_starts_new(tmp_path:
     finished, interrupted, new = runs
     finished.run_dir.mkdir(parents=True)
     (finished.run_dir / SUMMARY).write_text("{}")
-    (interrupted.run_dir / LAST_CKPT).parent.mkdir(parents=True)
-    (interrupted.run_dir / LAST_CKPT).write_bytes(b"checkpoint")
+    last_checkpoint(interrupted.run_dir).parent.mkdir(parents=True)
+    last_checkpoint(interrupted.run_dir).write_bytes(b"checkpoint")
     assert [r.status for r in runs] == ["finished", "resume", "new"]
 
     calls: list = []
@@ -124,7 +125,7 @@ def test_local_sweep_skips_finished_resumes_interrupted_and_starts_new(tmp_path:
     by_name = {name: command for name, command, _ in calls}
     assert set(by_name) == {interrupted.name, new.name}  # the finished run is not started again
     resume = by_name[interrupted.name]
-    assert resume[resume.index("--ckpt_path") + 1] == str(interrupted.run_dir / LAST_CKPT)
+    assert resume[resume.index("--ckpt_path") + 1] == str(last_checkpoint(interrupted.run_dir))
     assert "--ckpt_path" not in by_name[new.name]
     assert {threads for *_, threads in calls} == {"3"}
     log = out.getvalue()
@@ -255,7 +256,7 @@ def test_sweep_killed_hard_resumes_from_last_checkpoint(tmp_path: Path) -> None:
     first, second = Sweep.load(path).expand()
     proc = sweep_process(path)
     deadline = time.monotonic() + 60
-    while not (first.run_dir / LAST_CKPT).exists():
+    while not last_checkpoint(first.run_dir).exists():
         assert proc.poll() is None, proc.stdout.read()
         assert time.monotonic() < deadline, "no checkpoint within 60 s"
         time.sleep(0.05)

@@ -1,4 +1,5 @@
-"""Read run directories: ``summary.json``, ``config.yaml`` and TensorBoard scalars. No training imports."""
+"""Read run directories: ``summary.json``, ``sampler.json``, ``config.yaml`` and TensorBoard scalars. No
+training imports; the file names and what "finished" means are :mod:`factdyn.run_layout`'s."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from factdyn import run_layout
+
 
 def read_scalars(run_dir: str | Path, tags: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
     """All scalar series of a run (``tag -> [(step, value), ...]``, sorted by step, last write wins)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     series: dict[str, dict[int, float]] = {}
-    for events in sorted(Path(run_dir).glob("events.out.tfevents.*")):
+    for events in sorted(Path(run_dir).glob(run_layout.EVENTS_GLOB)):
         acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
         acc.Reload()
         for tag in acc.Tags().get("scalars", []):
@@ -23,32 +26,55 @@ def read_scalars(run_dir: str | Path, tags: list[str] | None = None) -> dict[str
     return {tag: sorted(points.items()) for tag, points in series.items()}
 
 
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 @dataclass
 class Run:
-    """One run directory (``logs/<name>/version_<k>``)."""
+    """One run directory (``logs/<name>/version_<k>``).
+
+    Args:
+        path: the run directory.
+        summary: ``summary.json`` (empty when the run has none).
+        sampler_record: ``sampler.json``, the training sampler's ``describe()`` (``None`` when absent).
+    """
 
     path: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    sampler_record: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
+        """Read a run directory's summary and sampler record (scalars are read on demand)."""
         path = Path(path)
-        summary_file = path / "summary.json"
-        summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
-        return cls(path=path, summary=summary)
+        summary = _read_json(run_layout.summary_path(path)) or {}
+        return cls(path=path, summary=summary, sampler_record=_read_json(path / run_layout.SAMPLER))
 
     @property
     def finished(self) -> bool:
-        return bool(self.summary)
+        """The run ran to its end (see :func:`factdyn.run_layout.is_finished`)."""
+        return run_layout.is_finished(self.path)
+
+    @property
+    def sampler(self) -> dict[str, Any] | None:
+        """What the training sampler was, as recorded by the run (``{"sampler": "Zipf", "alpha": 0.8, ...}``):
+        ``sampler.json``, else the ``sampler`` section of ``summary.json``; ``None`` when the run recorded
+        neither (no ``ExposureCounter``)."""
+        if isinstance(self.sampler_record, dict):
+            return self.sampler_record
+        section = self.summary.get("sampler")
+        return section if isinstance(section, dict) else None
 
     def scalars(self, tags: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
+        """The run's scalar series (see :func:`read_scalars`)."""
         return read_scalars(self.path, tags)
 
 
 def find_runs(root: str | Path) -> list[Run]:
     """Every run directory under ``root`` (any folder holding TensorBoard events or a summary)."""
     root = Path(root)
-    dirs = {p.parent for p in root.rglob("events.out.tfevents.*")} | {
-        p.parent for p in root.rglob("summary.json")
+    dirs = {p.parent for p in root.rglob(run_layout.EVENTS_GLOB)} | {
+        p.parent for p in root.rglob(run_layout.SUMMARY)
     }
     return [Run.load(d) for d in sorted(dirs)]

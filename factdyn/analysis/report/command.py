@@ -1,0 +1,106 @@
+"""``factdyn report``: read the runs, draw every figure whose runs exist, write ``report.md`` and
+``report.json``; and the argparse program around it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from factdyn.analysis.fits import PowerLaw
+from factdyn.analysis.report.aggregates import heatmap_tables, plateau_fits
+from factdyn.analysis.report.figures_attention import plot_attention, plot_patching
+from factdyn.analysis.report.figures_new_individuals import plot_finetuning, plot_hallucinations
+from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, plot_plateau_vs_n
+from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
+from factdyn.analysis.report.run_info import RunInfo, load_runs, varying_keys
+from factdyn.run_layout import SUMMARY
+
+
+@dataclass
+class Report:
+    """What :func:`make_report` wrote: figure files, the Markdown file, and the plateau fits by group."""
+
+    out: Path
+    figures: dict[str, Path] = field(default_factory=dict)
+    markdown: Path | None = None
+    plateau_fits: dict[str, PowerLaw] = field(default_factory=dict)
+
+
+def figure_drawers(
+    infos: Sequence[RunInfo], keys: list[str], fits: PlateauFits, tables: HeatmapTables
+) -> dict[str, Callable[[Path], bool]]:
+    """Figure name (the PNG's stem) -> a function that draws it to a path and says whether it did; in the
+    order the report lists them."""
+    return {
+        "curves": lambda p: plot_curves(infos, keys, p),
+        "plateau_vs_n": lambda p: plot_plateau_vs_n(fits, p),
+        "heatmaps": lambda p: plot_heatmaps(tables, p),
+        "hallucinations": lambda p: plot_hallucinations(infos, keys, p),
+        "finetuning": lambda p: plot_finetuning(infos, keys, p),
+        "patching": lambda p: plot_patching(infos, p),
+        "attention": lambda p: plot_attention(infos, keys, p),
+    }
+
+
+def report_json(
+    infos: Sequence[RunInfo], keys: list[str], figures: dict[str, Path], fits: PlateauFits
+) -> dict[str, Any]:
+    """The machine-readable ``report.json``: the runs, factors, figure files and plateau fits."""
+    return {
+        "runs": [str(i.run.path) for i in infos],
+        "factors": keys,
+        "figures": {k: str(v) for k, v in figures.items()},
+        "plateau_fits": {
+            name: {
+                "prefactor": f.prefactor,
+                "exponent": f.exponent,
+                "r2": f.r2,
+                "n_points": f.n_points,
+                "plateau_end_by_n": {str(n): e for n, e in by_n.items()},
+            }
+            for name, (f, by_n) in fits.items()
+        },  # fmt: skip
+    }
+
+
+def make_report(paths: Sequence[str | Path], out: str | Path, title: str | None = None) -> Report:
+    """Read the runs under ``paths`` and write figures, ``report.md`` and ``report.json`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    infos = load_runs(paths)
+    report = Report(out=out)
+    if not infos:
+        raise SystemExit(
+            f"factdyn report: no run directories ({SUMMARY} or TensorBoard events) under {paths}"
+        )
+    keys = varying_keys(infos)
+    fits = plateau_fits(infos, keys)
+    report.plateau_fits = {name: fit for name, (fit, _) in fits.items()}
+    tables = heatmap_tables(infos)
+    for name, draw in figure_drawers(infos, keys, fits, tables).items():
+        path = out / f"{name}.png"
+        if draw(path):
+            report.figures[name] = path
+    report.markdown = out / "report.md"
+    report.markdown.write_text(report_markdown(title, paths, infos, keys, fits, tables, report.figures))
+    (out / "report.json").write_text(json.dumps(report_json(infos, keys, report.figures, fits), indent=2))
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``factdyn report <runs...> --out <folder> [--title ...]``."""
+    parser = argparse.ArgumentParser(
+        prog="factdyn report", description="Figures (PNG) and a Markdown table from factdyn run directories."
+    )
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories or folders holding runs")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (e.g. reports/<name>)")
+    parser.add_argument("--title", default=None)
+    args = parser.parse_args(argv)
+    report = make_report(args.runs, args.out, args.title)
+    print(f"[report] {report.markdown}: figures {', '.join(report.figures) or 'none'}")
+    for name, fit in report.plateau_fits.items():
+        print(f"[report] plateau end vs N ({name}): {fit.describe()}")

@@ -1,0 +1,185 @@
+"""The report's view of a run: its flattened config, the recorded sampler, cached scalars; loading runs and
+grouping them by the config keys that vary between them (the experiment's factors)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from factdyn.analysis.fits import RunPhases, run_phases
+from factdyn.analysis.runs import Run, find_runs
+from factdyn.run_layout import CONFIG
+
+# Config keys that differ between runs without being an experimental factor.
+IGNORED_KEY_PREFIXES = ("trainer.logger", "ckpt_path", "data.seed", "config")
+SEED_KEY = "seed_everything"
+N_KEY = "data.n_individuals"
+STEPS_KEY = "trainer.max_steps"
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to dotted keys (lists and scalars are leaves)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def hashable(value: Any) -> Any:
+    """A config value usable as a dict key or set member (lists and dicts as sorted JSON)."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
+@dataclass
+class RunInfo:
+    """A run with its flattened config and cached scalars; the sampler is the run's own record of it."""
+
+    run: Run
+    config: dict[str, Any]
+    _scalars: dict[str, list[tuple[int, float]]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, run: Run) -> RunInfo:
+        """Attach the run's flattened ``config.yaml`` (empty when it has none)."""
+        config_file = run.path / CONFIG
+        config = flatten(yaml.safe_load(config_file.read_text()) or {}) if config_file.exists() else {}
+        return cls(run=run, config=config)
+
+    @property
+    def scalars(self) -> dict[str, list[tuple[int, float]]]:
+        if self._scalars is None:
+            self._scalars = self.run.scalars()
+        return self._scalars
+
+    def curve(self, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(steps, values)`` of a logged scalar, or ``None`` when the run did not log it."""
+        points = self.scalars.get(tag)
+        if not points:
+            return None
+        steps, values = zip(*points, strict=True)
+        return np.asarray(steps), np.asarray(values, dtype=float)
+
+    @property
+    def n(self) -> int | None:
+        value = self.config.get(N_KEY, self.run.summary.get("n_individuals"))
+        return None if value is None else int(value)
+
+    @property
+    def seed(self) -> int | None:
+        return self.config.get(SEED_KEY, self.run.summary.get("seed"))
+
+    @property
+    def max_steps(self) -> int | None:
+        value = self.config.get(STEPS_KEY, self.run.summary.get("steps"))
+        return None if value is None or value < 0 else int(value)
+
+    @property
+    def batch_size(self) -> int | None:
+        return self.config.get("data.batch_size")
+
+    @property
+    def sampler(self) -> dict[str, Any] | None:
+        """The training sampler as the run recorded it (:attr:`factdyn.analysis.runs.Run.sampler`)."""
+        return self.run.sampler
+
+    @property
+    def alpha(self) -> float | None:
+        """The sampler's power-law exponent (uniform = 0), or ``None`` for other samplers."""
+        record = self.sampler
+        if record is not None:
+            if record.get("alpha") is not None:
+                return float(record["alpha"])
+            return 0.0 if str(record.get("sampler", "")).endswith("Uniform") else None
+        # No record (a run without ExposureCounter, e.g. the toy model, or one older than it): fall back to
+        # the config, which is right only while the samplers keep their config layout (data.sampler...alpha).
+        for key, value in self.config.items():
+            if key.startswith("data.sampler") and key.endswith(".alpha"):
+                return float(value)
+        class_path = self.config.get("data.sampler.class_path", self.config.get("data.sampler"))
+        if class_path is None or str(class_path).endswith("Uniform"):
+            return 0.0
+        return None
+
+    @property
+    def baseline(self) -> float | None:
+        value = self.run.summary.get("baseline_attr_loss")
+        if value is None and self.scalars.get("baseline/attr_loss"):
+            value = self.scalars["baseline/attr_loss"][-1][1]
+        return value
+
+    def final(self, tag: str) -> float | None:
+        """The final value of ``tag``: the summary's ``final`` section, else the last logged point."""
+        value = self.run.summary.get("final", {}).get(tag)
+        if value is None and self.scalars.get(tag):
+            value = self.scalars[tag][-1][1]
+        return value
+
+    @property
+    def phases(self) -> RunPhases | None:
+        return run_phases(self.run, self.scalars)
+
+
+def load_runs(paths: Iterable[str | Path]) -> list[RunInfo]:
+    """Every run under the given paths (a run directory or a folder of runs), each once."""
+    seen: dict[Path, Run] = {}
+    for path in paths:
+        for run in find_runs(path):
+            seen.setdefault(run.path.resolve(), run)
+    return [RunInfo.load(run) for _, run in sorted(seen.items())]
+
+
+def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
+    """Config keys whose values differ between runs (factors), seed excluded, in first-seen order."""
+    keys: dict[str, None] = {}
+    for info in infos:
+        keys.update(dict.fromkeys(info.config))
+    out = []
+    for key in keys:
+        if key == SEED_KEY or key.startswith(IGNORED_KEY_PREFIXES):
+            continue
+        if len({hashable(info.config.get(key)) for info in infos}) > 1:
+            out.append(key)
+    return out
+
+
+MAX_LABEL = 40
+"""Longer legend labels (many factors, or callback lists) fall back to the run's name."""
+
+
+def label(info: RunInfo, keys: Sequence[str]) -> str:
+    """``key=value, ...`` of the run's (scalar) factors, or the run's name when that is empty or too long."""
+    parts = [
+        f"{k.rsplit('.', 1)[-1]}={info.config[k]}"
+        for k in keys
+        if info.config.get(k) is not None and not isinstance(info.config[k], (list, dict))
+    ]
+    text = ", ".join(parts)
+    return text if text and len(text) <= MAX_LABEL else info.run.path.parent.name
+
+
+def group_by(infos: Sequence[RunInfo], keys: Sequence[str]) -> dict[tuple, list[RunInfo]]:
+    """Runs by their values of ``keys`` (lists and dicts compared by their JSON)."""
+    groups: dict[tuple, list[RunInfo]] = defaultdict(list)
+    for info in infos:
+        groups[tuple(hashable(info.config.get(k)) for k in keys)].append(info)
+    return dict(groups)
+
+
+def sorted_groups(infos: Sequence[RunInfo], keys: list[str]) -> list[tuple[str, list[RunInfo]]]:
+    """(label, runs) per combination of the keys, keeping only keys that vary among these runs."""
+    keys = [k for k in keys if len({hashable(i.config.get(k)) for i in infos}) > 1]
+    groups = group_by(infos, keys)
+
+    def order(item: tuple[tuple, list[RunInfo]]) -> tuple:
+        return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in item[0])
+
+    return [(label(members[0], keys), members) for _, members in sorted(groups.items(), key=order)]

@@ -1,0 +1,54 @@
+"""``factdyn sweep`` on the command line: run a sweep here, print its plan (``--dry-run``) or write a SLURM
+script (``--slurm``)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from factdyn.sweep.grid import Sweep
+from factdyn.sweep.pool import LocalSweep
+from factdyn.sweep.slurm import slurm_script
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``factdyn sweep <file> [...]``; returns the exit code (1 if a run failed, 130 when interrupted)."""
+    parser = argparse.ArgumentParser(
+        prog="factdyn sweep",
+        description="Expand a sweep file into factdyn runs; run them here (skipping finished ones, resuming "
+        "interrupted ones) or write a SLURM job-array script.",
+    )
+    parser.add_argument("sweep_file", type=Path)
+    parser.add_argument("--parallel", type=int, default=1, help="runs at once on this machine (default 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per run (default: $OMP_NUM_THREADS, else cores/parallel)",
+    )
+    parser.add_argument("--save-dir", default=None, help="override the sweep file's save_dir")
+    parser.add_argument("--dry-run", action="store_true", help="print each run's status and command only")
+    parser.add_argument("--slurm", type=Path, default=None, help="write an sbatch job array; run nothing")
+    parser.add_argument("--slurm-max-parallel", type=int, default=None, help="array throttle (%%N)")
+    args = parser.parse_args(argv)
+
+    sweep = Sweep.load(args.sweep_file, save_dir=args.save_dir)
+    runs = sweep.expand()
+    if args.slurm is not None:
+        args.slurm.parent.mkdir(parents=True, exist_ok=True)
+        sweep.root.mkdir(parents=True, exist_ok=True)  # sbatch needs the --output folder to exist
+        args.slurm.write_text(slurm_script(sweep, runs, max_parallel=args.slurm_max_parallel))
+        args.slurm.chmod(0o755)
+        print(f"[sweep] wrote {args.slurm}: a job array of {len(runs)} tasks (submit: sbatch {args.slurm})")
+        return 0
+    if args.dry_run:
+        for run in runs:
+            print(f"# {run.index} [{run.status}] {run.run_dir}")
+            print(shlex.join(run.command("python")))
+        return 0
+    try:
+        failed = LocalSweep(runs, parallel=args.parallel, threads=args.threads).run()
+    except KeyboardInterrupt:
+        return 130
+    return 1 if failed else 0
