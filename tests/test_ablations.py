@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,13 +39,31 @@ def count(V: int, S: int, L: int, H: int, d: int, f: int, mixer: str) -> tuple[i
     return non_embedding, non_embedding + 2 * V * d + S * d  # + token embedding, output head, positions
 
 
+def nested(mapping: Any, dotted: str) -> Any:
+    """``mapping["a"]["b"]`` for ``"a.b"`` (model.config.* fields live in a nested mapping)."""
+    for part in dotted.split("."):
+        mapping = mapping[part]
+    return mapping
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"config": {"n_layer": 4}}`` -> ``{"config.n_layer": 4}``."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 # --- model-size presets --------------------------------------------------------------------------------
 @pytest.mark.parametrize("mixer", ["attention", "hawk"])
 @pytest.mark.parametrize("name", ["quickstart", "44m", "163m", "400m"])
 def test_preset_parameter_counts_match_the_closed_form(name: str, mixer: str) -> None:
     dm = BiographyDataModule(n_individuals=10, n_unseen=0)
     V, S = dm.vocab_size, dm.max_seq_len
-    shape = preset(name)["model"]
+    shape = preset(name)["model"]["config"]
     assert set(shape) == set(SHAPE), "size presets set only the model shape"
     with torch.device("meta"):  # counts without allocating 350M parameters
         model = Transformer(TransformerConfig(vocab_size=V, max_seq_len=S, sequence_mixer=mixer, **shape))
@@ -54,19 +73,21 @@ def test_preset_parameter_counts_match_the_closed_form(name: str, mixer: str) ->
 
 
 def test_presets_have_the_papers_shapes_and_sizes() -> None:
-    assert {k: preset("44m")["model"][k] for k in SHAPE} == dict(n_layer=8, n_head=8, d_model=512, d_mlp=2048)
-    assert preset("163m")["model"] == dict(n_layer=12, n_head=16, d_model=896, d_mlp=4 * 896)
-    assert preset("400m")["model"] == dict(n_layer=12, n_head=12, d_model=1536, d_mlp=4 * 1536)
+    assert {k: preset("44m")["model"]["config"][k] for k in SHAPE} == dict(
+        n_layer=8, n_head=8, d_model=512, d_mlp=2048
+    )
+    assert preset("163m")["model"]["config"] == dict(n_layer=12, n_head=16, d_model=896, d_mlp=4 * 896)
+    assert preset("400m")["model"]["config"] == dict(n_layer=12, n_head=12, d_model=1536, d_mlp=4 * 1536)
     # The paper's labels count a 32k-token embedding: non-embedding + 32k x d lands within 12 % of them.
     for name, label in (("44m", 44e6), ("163m", 163e6), ("400m", 400e6)):
-        m = preset(name)["model"]
+        m = preset(name)["model"]["config"]
         non_embedding, _ = count(0, 0, *(m[k] for k in SHAPE), "attention")
         assert abs(non_embedding + 32_000 * m["d_model"] - label) / label < 0.12, name
 
 
 def test_quickstart_preset_is_the_quickstart_model() -> None:
-    quickstart = yaml.safe_load((CONFIGS / "quickstart.yaml").read_text())["model"]
-    assert preset("quickstart")["model"] == {k: quickstart[k] for k in SHAPE}, (
+    quickstart = yaml.safe_load((CONFIGS / "quickstart.yaml").read_text())["model"]["config"]
+    assert preset("quickstart")["model"]["config"] == {k: quickstart[k] for k in SHAPE}, (
         "configs/quickstart.yaml changed its model shape: update configs/presets/model_quickstart.yaml"
     )
 
@@ -151,8 +172,8 @@ def test_ablation_configs_compose_after_quickstart(name: str, tmp_path: Path) ->
     settings = yaml.safe_load((CONFIGS / name).read_text())
     for section, values in settings.items():
         target = cli.datamodule if section == "data" else cli.model
-        for key, value in values.items():
-            assert target.hparams[key] == value, (name, key)
+        for key, value in flatten(values).items():
+            assert nested(target.hparams, key) == value, (name, key)
 
 
 def sweep_files() -> list[Path]:
@@ -196,7 +217,7 @@ def test_sweep_files_are_well_formed_and_every_point_instantiates(
         for key, value in run.params.items():
             section, field = key.split(".", 1)
             target = {"model": cli.model.hparams, "data": cli.datamodule.hparams}.get(section)
-            actual = target[field] if target is not None else getattr(cli.trainer, field)
+            actual = nested(target, field) if target is not None else getattr(cli.trainer, field)
             assert actual == value, (path.name, key)
 
 

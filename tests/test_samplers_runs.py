@@ -153,7 +153,10 @@ def test_replay_mixing_needs_replay_sampler(tmp_path: Path) -> None:
     "args,message",
     [
         (["--data.sampler", "Zipf", "--data.sampler.alpha", "-1"], "data.sampler.alpha: a number >= 0"),
-        (["--data.sampler", "Celebrities", "--data.sampler.n_celebrities", "100"], "n_celebrities: at most the 64 training"),
+        (
+            ["--data.sampler", "Celebrities", "--data.sampler.n_celebrities", "100"],
+            "n_celebrities: at most the 64 training",
+        ),
         (["--data.sampler", "WarmUp", "--data.sampler.warmup_individuals", "65"], "warmup_individuals"),
     ],
 )
