@@ -13,7 +13,7 @@ import pytest
 
 from factdyn.cli import cli_main
 from factdyn.training.checkpoint_io import save_checkpoint_file
-from tests.conftest import tiny_args
+from tests.helpers.runs import tiny_args
 
 AWU = ["--data.sampler", "AdaptiveWarmUp", "--data.sampler.warmup_individuals", "8"]
 STATS = ["--trainer.callbacks+=factdyn.callbacks.AttentionStatistics"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from factdyn.cli import cli_main
-from tests.conftest import CONFIGS, TINY
+from tests.helpers.runs import CONFIGS, TINY
 
 BASE_CONFIGS = sorted(p for p in CONFIGS.glob("*.yaml"))
 COMPOSABLE = sorted(p for sub in ("presets", "experiments") for p in (CONFIGS / sub).glob("*.yaml"))

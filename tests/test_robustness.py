@@ -21,7 +21,7 @@ from factdyn.training.checkpoint_io import (
     sidecar,
 )
 from factdyn.training.module import FactLearner
-from tests.conftest import tiny_args
+from tests.helpers.runs import tiny_args
 
 RECORD = "--trainer.callbacks+=factdyn.callbacks.DataStreamRecorder"
 
@@ -170,7 +170,7 @@ def test_nonfinite_loss_stops_naming_the_step_and_keeps_good_checkpoints(tmp_pat
         cli_main(
             tiny_args(
                 tmp_path / "logs",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[3]",
             )
@@ -188,7 +188,7 @@ def test_nonfinite_loss_is_caught_on_a_step_that_does_not_log_it(tmp_path: Path)
         cli_main(
             tiny_args(
                 tmp_path / "logs",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[2]",
                 "--nonfinite.check_gradients=false",
@@ -200,7 +200,7 @@ def test_nonfinite_skip_drops_the_batch_and_goes_on(run_tiny) -> None:
     cli, run_dir = run_tiny(
         "--nonfinite.action",
         "skip",
-        "--trainer.callbacks+=tests.faults.PoisonLossAt",
+        "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
         "--trainer.callbacks.steps",
         "[3, 5]",
     )
@@ -227,7 +227,7 @@ def test_nonfinite_check_read_every_n_steps_still_stops_naming_the_faulty_step(t
                 tmp_path / "logs",
                 "--nonfinite.check_every_n_steps",
                 "4",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[2]",
             )
@@ -245,7 +245,7 @@ def test_nonfinite_flag_after_the_last_read_is_still_reported(tmp_path: Path) ->
                 tmp_path / "logs",
                 "--nonfinite.check_every_n_steps",
                 "5",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[6]",
             )
@@ -258,7 +258,7 @@ def test_nonfinite_skip_read_every_n_steps_keeps_the_weights_finite(run_tiny) ->
         "skip",
         "--nonfinite.check_every_n_steps",
         "4",
-        "--trainer.callbacks+=tests.faults.PoisonLossAt",
+        "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
         "--trainer.callbacks.steps",
         "[1, 5]",
     )

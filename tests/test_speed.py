@@ -15,7 +15,7 @@ import torch
 from factdyn.data.batches import padded_length, to_torch
 from factdyn.data.datamodule import BiographyDataModule, BiographyStream
 from factdyn.training.module import compile_model
-from tests.conftest import tiny_args
+from tests.helpers.runs import tiny_args
 
 # Tensor methods that copy a device value to the host (and so wait for the device on a GPU).
 SYNCING = ("item", "tolist", "__float__", "__int__", "__bool__", "numpy")
