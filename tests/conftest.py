@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny configurations that run a real ``factdyn fit`` in seconds on CPU."""
+"""Shared fixtures (helpers live in ``tests.helpers``) and the test processes' torch thread count."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIGS = REPO / "configs"
-TINY = CONFIGS / "presets" / "tiny.yaml"
+# Re-exported for the test files that still import them from here (test_ablations.py, test_sweep.py).
+from tests.helpers.runs import CONFIGS, REPO, TINY, tiny_args
+
+__all__ = ["CONFIGS", "REPO", "TINY", "run_tiny"]
 
 torch.set_num_threads(int(os.environ.get("FACTDYN_TEST_THREADS", "1")))
-
-
-def tiny_args(log_dir: Path, *extra: str, subcommand: str = "fit") -> list[str]:
-    """CLI arguments for a tiny run writing under ``log_dir``."""
-    return [subcommand, "--config", str(TINY), "--trainer.logger.init_args.save_dir", str(log_dir), *extra]
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import torch
 from factdyn.callbacks import AdaptiveWarmUpSwitch
 from factdyn.cli import cli_main
 from factdyn.data import AdaptiveWarmUp, Uniform
-from tests.conftest import tiny_args
-from tests.fakes import FakeTrainer
+from tests.helpers.fake_trainer import FakeTrainer
+from tests.helpers.runs import tiny_args
 
 N, K, B = 1000, 100, 6.0
 

@@ -69,7 +69,7 @@ def test_mismatching_reference_is_refused_before_training(run_tiny) -> None:
 def test_experiment_configs_instantiate_on_tiny(name: str, tmp_path: Path) -> None:
     from factdyn.callbacks import AttentionPatching, AttentionStatistics
     from factdyn.cli import cli_main
-    from tests.conftest import CONFIGS, TINY
+    from tests.helpers.runs import CONFIGS, TINY
 
     args = ["--config", str(TINY), "--config", str(CONFIGS / "experiments" / name)]
     cli = cli_main([*args, "--trainer.logger.init_args.save_dir", str(tmp_path)], run=False)

@@ -7,13 +7,17 @@ allowed, no training step ran, and no run directory, checkpoint or event file is
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import typing
 from pathlib import Path
 
 import pytest
 
-from factdyn.cli import cli_main
+from factdyn.cli import LINKED_FROM_DATA, cli_main
+from factdyn.model import TransformerConfig
 from factdyn.training.checkpoint_io import save_checkpoint_file
-from tests.conftest import tiny_args
+from tests.helpers.runs import tiny_args
 
 AWU = ["--data.sampler", "AdaptiveWarmUp", "--data.sampler.warmup_individuals", "8"]
 STATS = ["--trainer.callbacks+=factdyn.callbacks.AttentionStatistics"]
@@ -42,6 +46,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("n_val_sequences zero", ["--data.n_val_sequences", "0"], ["data.n_val_sequences", ">= 1"]),
     ("n_unseen_sequences negative", ["--data.n_unseen_sequences", "-1"], ["data.n_unseen_sequences", ">= 0"]),
     ("num_workers negative", ["--data.num_workers", "-1"], ["data.num_workers", ">= 0"]),
+    ("n_new_sequences negative", ["--data.n_new_sequences", "-1"], ["data.n_new_sequences", ">= 0"]),
+    ("pad_to_multiple zero", ["--data.pad_to_multiple", "0"], ["data.pad_to_multiple", ">= 1"]),
     ("pin_memory not a bool", ["--data.pin_memory", "sometimes"], ["pin_memory"]),
     ("seed negative", ["--seed_everything", "-1"], ["seed_everything", "[0, 4294967295]"]),
     (
@@ -77,6 +83,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("n_layer zero", ["--model.config.n_layer", "0"], ["model.config.n_layer", "an integer >= 1"]),
     ("d_model negative", ["--model.config.d_model", "-16"], ["model.config.d_model", "an integer >= 1"]),
     ("d_mlp zero", ["--model.config.d_mlp", "0"], ["model.config.d_mlp", "an integer >= 1"]),
+    (
+        "d_rnn not a multiple of n_head",
+        ["--model.config.d_rnn", "3"],
+        ["model.config.d_rnn", "multiple of model.config.n_head"],
+    ),
     ("dropout >= 1", ["--model.config.dropout", "1.5"], ["model.config.dropout", "[0, 1)"]),
     (
         "unknown attention",
@@ -126,6 +137,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("nonfinite.action unknown", ["--nonfinite.action", "ignore"], ["nonfinite.action", "stop", "skip"]),
     ("nonfinite.max_skips negative", ["--nonfinite.max_skips", "-1"], ["nonfinite.max_skips", ">= 0"]),
     (
+        "nonfinite.check_every_n_steps zero",
+        ["--nonfinite.check_every_n_steps", "0"],
+        ["nonfinite.check_every_n_steps", ">= 1"],
+    ),
+    (
         "AttentionStatistics.n_sequences zero",
         [*STATS, "--trainer.callbacks.n_sequences", "0"],
         ["AttentionStatistics.n_sequences", ">= 1"],
@@ -165,6 +181,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         "HallucinationExamples.n_individuals zero",
         [*HALL, "--trainer.callbacks.n_individuals", "0"],
         ["HallucinationExamples.n_individuals", ">= 1"],
+    ),
+    (
+        "hallucination_examples.every_n_validations zero",
+        ["--hallucination_examples.every_n_validations", "0"],
+        ["every_n_validations", ">= 1"],
     ),
     # --- CLI ---
     (
@@ -237,5 +258,73 @@ def test_bad_input_fails_fast_naming_field_and_allowed_values(
     assert leftovers(work) == []
 
 
-def test_at_least_forty_cases() -> None:
+# Numeric fields with no bad-input case on purpose, and why.
+NO_CASE_NEEDED = {
+    # Set by the CLI from the data module (link_arguments), not by the user.
+    *(
+        (
+            "TransformerConfig" if target.startswith("model.config.") else "FactLearner",
+            target.rpartition(".")[2],
+        )
+        for target in LINKED_FROM_DATA.values()
+    ),
+}
+# CLI keys that set a field of another section through a link.
+LINKS = {"seed_everything": ("BiographyDataModule", "seed")}
+
+
+def is_numeric(annotation: object) -> bool:
+    """Whether a type hint admits an int or float (bool, a subclass of int, is not a number here)."""
+    if annotation in (int, float):
+        return True
+    return any(is_numeric(arg) for arg in typing.get_args(annotation) if arg is not bool)
+
+
+def numeric_fields(cls: type) -> set[tuple[str, str]]:
+    if dataclasses.is_dataclass(cls):
+        hints, params = typing.get_type_hints(cls), [f.name for f in dataclasses.fields(cls)]
+    else:
+        hints, params = typing.get_type_hints(cls.__init__), list(inspect.signature(cls.__init__).parameters)
+    return {(cls.__name__, name) for name in params if name in hints and is_numeric(hints[name])}
+
+
+def fields_with_a_case(sections: dict[str, type]) -> set[tuple[str, str]]:
+    """(class name, field) set by some case's arguments: ``--<section>.<field>``, or
+    ``--trainer.callbacks.<field>`` after ``--trainer.callbacks+=<path>.<Class>``."""
+    found = set()
+    for _, args, _ in CASES:
+        added = None
+        for arg in args:
+            key = arg[2:] if arg.startswith("--") else None
+            if key is None:
+                continue
+            if key.startswith("trainer.callbacks+="):
+                added = key.rpartition(".")[2]
+            elif key.startswith("trainer.callbacks.") and added is not None:
+                found.add((added, key.rpartition(".")[2]))
+            elif key in LINKS:
+                found.add(LINKS[key])
+            else:
+                # The longest section that prefixes the key: ``model.config.n_layer`` is TransformerConfig's.
+                section = max((s for s in sections if key.startswith(f"{s}.")), key=len, default=None)
+                if section is not None:
+                    found.add((sections[section].__name__, key[len(section) + 1 :].partition(".")[0]))
+    return found
+
+
+def test_every_numeric_field_has_a_bad_input_case(tmp_path: Path) -> None:
+    """A new int/float argument of the data module, the model or an always-on callback needs a case here."""
+    cli = cli_main(tiny_args(tmp_path / "logs")[1:], run=False)
+    sections = {"data": type(cli.datamodule), "model": type(cli.model), "model.config": TransformerConfig}
+    # The always-on callbacks, as Lightning itself finds them; Lightning's own (last_checkpoint) checks its
+    # arguments itself.
+    for key in cli.parser.callback_keys:
+        cls = type(cli.config_init[key])
+        if cls.__module__.startswith("factdyn."):
+            sections[key] = cls
+    assert {"data", "model", "checkpoints", "phases", "nonfinite"} <= set(sections), sorted(sections)
+    required = set().union(*(numeric_fields(cls) for cls in sections.values())) - NO_CASE_NEEDED
+    assert ("BiographyDataModule", "n_individuals") in required  # the introspection finds fields at all
+    missing = sorted(required - fields_with_a_case(sections))
+    assert not missing, f"numeric fields with no case in CASES: {missing}"
     assert len(CASES) >= 40

@@ -12,7 +12,7 @@ import yaml
 from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
 from factdyn.training.module import FactLearner
-from tests.conftest import tiny_args
+from tests.helpers.runs import tiny_args
 
 REQUIRED_TAGS = [
     "train/loss",

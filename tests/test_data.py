@@ -33,6 +33,7 @@ def test_resources_have_the_papers_sizes() -> None:
         "company": 500,
         "current_location": 800,
     }
+    assert r.templates.keys() == r.cardinalities.keys()
     assert all(len(t) == 25 for t in r.templates.values())
 
 
@@ -110,7 +111,10 @@ def _sentence_templates(dm: BiographyDataModule, batch) -> list[set[tuple[int, i
 def test_training_never_uses_an_evaluation_template(dm: BiographyDataModule) -> None:
     pop = dm.populations["train"]
     batch = stream(dm).batch_at(3)
-    for sentences in _sentence_templates(dm, batch):
+    found = _sentence_templates(dm, batch)
+    assert len(found) == len(batch.individual)
+    for sentences in found:
+        assert len(sentences) == 6  # all six found, so the checks below see every sentence
         for ind, attr, t in sentences:
             assert t in pop.train_templates[ind, attr]
             assert t not in pop.eval_templates[ind, attr]
@@ -184,6 +188,7 @@ def test_eval_sets_are_fixed_and_unseen_never_trained(dm: BiographyDataModule) -
     )
     again.setup()
     for name in ("val", "unseen"):
+        assert dm.eval_batches[name], name
         for x, y in zip(dm.eval_batches[name], again.eval_batches[name], strict=True):
             assert (x["tokens"] == y["tokens"]).all() and x["split"] == name
     unseen_names = {tuple(n) for n in dm.populations["unseen"].names}

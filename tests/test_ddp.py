@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import REPO, tiny_args
+from tests.helpers.runs import REPO, tiny_args
 
 
 def test_ddp_two_processes_draw_their_own_batches(tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_ddp_two_processes_draw_their_own_batches(tmp_path: Path) -> None:
         "--trainer.devices=2",
         "--trainer.max_steps=4",
         "--trainer.val_check_interval=2",
-        "--trainer.callbacks+=tests.ddp_recorder.RecordIndividuals",
+        "--trainer.callbacks+=tests.helpers.individual_recorders.RecordIndividuals",
         f"--trainer.callbacks.dirpath={record}",
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}

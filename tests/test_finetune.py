@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from factdyn.cli import cli_main
-from tests.conftest import CONFIGS, tiny_args
+from tests.helpers.runs import CONFIGS, tiny_args
 
 FINETUNE = str(CONFIGS / "experiments" / "finetune.yaml")
 

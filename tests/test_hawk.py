@@ -11,7 +11,10 @@ from factdyn.interp.patching import Reference, check_compatible
 from factdyn.model import HawkMixer, Transformer, TransformerConfig, linear_scan, pattern_hook_names
 from factdyn.model.hawk import MAX_RAD, MIN_RAD, default_d_rnn
 
-PATCHING_NEEDS_ATTENTION = r"model.config.sequence_mixer: 'attention' \(AttentionPatching reads attention patterns[^)]*\), got 'hawk'"
+PATCHING_NEEDS_ATTENTION = (
+    r"model.config.sequence_mixer: 'attention' "
+    r"\(AttentionPatching reads attention patterns[^)]*\), got 'hawk'"
+)
 
 
 def hawk_config(**overrides) -> TransformerConfig:

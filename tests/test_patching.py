@@ -100,6 +100,7 @@ def test_another_reference_changes_outputs_and_gets_no_gradient() -> None:
     for got, want in zip(seen, ref_patterns, strict=True):
         torch.testing.assert_close(got, want)
     assert all(p.grad is None for p in reference.parameters())
+    assert patched_grads.keys() == {n for n, _ in model.named_parameters()}  # every weight got a gradient
     assert all(g.isfinite().all() for g in patched_grads.values())
 
 

@@ -10,8 +10,8 @@ import pytest
 from factdyn.callbacks import PhaseDetector
 from factdyn.cli import cli_main
 from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker, detect_phases
-from tests.conftest import tiny_args
-from tests.fakes import FakeTrainer
+from tests.helpers.fake_trainer import FakeTrainer
+from tests.helpers.runs import tiny_args
 
 B = 6.0  # baseline
 STEPS = np.arange(0, 4000, 100)

@@ -14,7 +14,7 @@ import torch
 
 from factdyn.analysis.runs import read_scalars
 from factdyn.callbacks.data_stream_recorder import read_stream
-from tests.conftest import REPO, TINY
+from tests.helpers.runs import REPO, TINY
 
 MAX_STEPS = 24
 KILL_AFTER_STEP = 8
@@ -27,7 +27,7 @@ SAMPLERS = {
         "factdyn.data.AdaptiveWarmUp",
         "--data.sampler.warmup_individuals",
         "16",
-        "--trainer.callbacks+=tests.faults.SwitchSamplerAt",
+        "--trainer.callbacks+=tests.helpers.fault_callbacks.SwitchSamplerAt",
         "--trainer.callbacks.step",
         "6",
     ],
@@ -79,7 +79,7 @@ def run_killed_and_resumed(log_dir: Path, extra: list[str]) -> tuple[Path, int]:
         fit_cmd(
             log_dir,
             *extra,
-            "--trainer.callbacks+=tests.faults.SlowDown",
+            "--trainer.callbacks+=tests.helpers.fault_callbacks.SlowDown",
             "--trainer.callbacks.seconds",
             "0.3",
         ),

@@ -21,7 +21,7 @@ from factdyn.training.checkpoint_io import (
     sidecar,
 )
 from factdyn.training.module import FactLearner
-from tests.conftest import tiny_args
+from tests.helpers.runs import tiny_args
 
 RECORD = "--trainer.callbacks+=factdyn.callbacks.DataStreamRecorder"
 
@@ -170,7 +170,7 @@ def test_nonfinite_loss_stops_naming_the_step_and_keeps_good_checkpoints(tmp_pat
         cli_main(
             tiny_args(
                 tmp_path / "logs",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[3]",
             )
@@ -188,7 +188,7 @@ def test_nonfinite_loss_is_caught_on_a_step_that_does_not_log_it(tmp_path: Path)
         cli_main(
             tiny_args(
                 tmp_path / "logs",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[2]",
                 "--nonfinite.check_gradients=false",
@@ -200,7 +200,7 @@ def test_nonfinite_skip_drops_the_batch_and_goes_on(run_tiny) -> None:
     cli, run_dir = run_tiny(
         "--nonfinite.action",
         "skip",
-        "--trainer.callbacks+=tests.faults.PoisonLossAt",
+        "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
         "--trainer.callbacks.steps",
         "[3, 5]",
     )
@@ -215,7 +215,8 @@ def test_nonfinite_skip_drops_the_batch_and_goes_on(run_tiny) -> None:
 
 def test_fast_dev_run_writes_nothing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    cli_main(tiny_args(tmp_path / "logs", "--trainer.fast_dev_run", "2"))
+    cli = cli_main(tiny_args(tmp_path / "logs", "--trainer.fast_dev_run", "2"))
+    assert cli.trainer.global_step == 2  # it trained, so "nothing written" is not "nothing ran"
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == []
 
 
@@ -227,12 +228,15 @@ def test_nonfinite_check_read_every_n_steps_still_stops_naming_the_faulty_step(t
                 tmp_path / "logs",
                 "--nonfinite.check_every_n_steps",
                 "4",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[2]",
             )
         )
-    for path in sorted((tmp_path / "logs" / "tiny" / "version_0" / "checkpoints").glob("*.ckpt")):
+    ckpts = sorted((tmp_path / "logs" / "tiny" / "version_0" / "checkpoints").glob("*.ckpt"))
+    # Steps 0-2 are dense checkpoints; step 2's is written after the poisoned batch, its update skipped.
+    assert {f"step={s:08d}.ckpt" for s in (0, 1, 2)} <= {p.name for p in ckpts}, ckpts
+    for path in ckpts:
         state = load_verified(path)["state_dict"]
         assert all(torch.isfinite(v).all() for v in state.values()), path
 
@@ -245,7 +249,7 @@ def test_nonfinite_flag_after_the_last_read_is_still_reported(tmp_path: Path) ->
                 tmp_path / "logs",
                 "--nonfinite.check_every_n_steps",
                 "5",
-                "--trainer.callbacks+=tests.faults.PoisonLossAt",
+                "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
                 "--trainer.callbacks.steps",
                 "[6]",
             )
@@ -258,7 +262,7 @@ def test_nonfinite_skip_read_every_n_steps_keeps_the_weights_finite(run_tiny) ->
         "skip",
         "--nonfinite.check_every_n_steps",
         "4",
-        "--trainer.callbacks+=tests.faults.PoisonLossAt",
+        "--trainer.callbacks+=tests.helpers.fault_callbacks.PoisonLossAt",
         "--trainer.callbacks.steps",
         "[1, 5]",
     )
@@ -269,9 +273,11 @@ def test_nonfinite_skip_read_every_n_steps_keeps_the_weights_finite(run_tiny) ->
     # and AdamW's step count are those of step 1; the next update (batch 2, to step=3) went ahead.
     checkpoints = Path(cli.trainer.log_dir) / "checkpoints"
     before, after = (load_verified(checkpoints / f"step={s:08d}.ckpt") for s in (1, 2))
+    assert before["state_dict"] and before["state_dict"].keys() == after["state_dict"].keys()
     for name, value in before["state_dict"].items():
         assert torch.equal(after["state_dict"][name], value), name
     state_before, state_after = before["optimizer_states"][0]["state"], after["optimizer_states"][0]["state"]
+    assert state_before and state_before.keys() == state_after.keys()  # AdamW has moments after 1 step
     for key, moments in state_before.items():
         for field in ("exp_avg", "exp_avg_sq", "step"):
             assert torch.equal(state_after[key][field], moments[field]), (key, field)

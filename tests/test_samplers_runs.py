@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _recorder import load
-from conftest import REPO, TINY, tiny_args
 
 from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
+from tests.helpers.individual_recorders import load
+from tests.helpers.runs import REPO, TINY, tiny_args
 
-RECORDER = "_recorder.IndividualRecorder"
+RECORDER = "tests.helpers.individual_recorders.IndividualRecorder"
 STEPS, BATCH, N = 8, 8, 64  # the tiny preset
 
 
@@ -204,8 +204,7 @@ def test_experiment_configs_instantiate(tmp_path: Path, name: str) -> None:
 @pytest.mark.slow
 def test_ddp_ranks_draw_disjoint_correctly_weighted_streams(tmp_path: Path) -> None:
     """Two CPU ranks (gloo): each trains on its own (seed, step, rank) stream, unchanged by Lightning."""
-    path = os.pathsep.join([str(REPO), str(REPO / "tests")])
-    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     args = [
         sys.executable,
         "-m",

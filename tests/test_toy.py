@@ -11,7 +11,7 @@ import torch
 
 from factdyn.cli import main, toy_cli_main
 from factdyn.toy import ToyMemoryData
-from tests.conftest import CONFIGS
+from tests.helpers.runs import CONFIGS
 
 TOY_CONFIGS = sorted((CONFIGS / "toy").glob("*.yaml"))
 

@@ -1,4 +1,4 @@
-"""Test-only callbacks that inject faults or pace a run (``tests.faults``, importable from the repo root)."""
+"""Test-only callbacks that inject faults or pace a run, named by dotted path on the command line."""
 
 from __future__ import annotations
 

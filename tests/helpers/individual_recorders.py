@@ -1,4 +1,8 @@
-"""Test-only callback: records the individuals of every training step (per rank) into a JSON file."""
+"""Test-only callbacks that record the individuals each training step drew, one JSON file per rank.
+
+``IndividualRecorder`` (with :func:`load`) serves the sampler and resume tests, ``RecordIndividuals`` the
+DDP test (it also records the world size).
+"""
 
 from __future__ import annotations
 
@@ -39,4 +43,25 @@ class IndividualRecorder(Callback):
 
 
 def load(path: Path) -> dict[int, list[int]]:
+    """An ``IndividualRecorder`` file as ``{step: individuals}`` (JSON keys back to ints)."""
     return {int(k): v for k, v in json.loads(Path(path).read_text()).items()}
+
+
+class RecordIndividuals(Callback):
+    """Writes ``rank{global_rank}.json``: {step: individuals} of every training batch this rank drew.
+
+    Args:
+        dirpath: folder for the per-rank files.
+    """
+
+    def __init__(self, dirpath: str) -> None:
+        self.dirpath = Path(dirpath)
+        self.batches: dict[int, list[int]] = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.batches[trainer.global_step] = batch["individual"].tolist()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        record = {"world_size": trainer.world_size, "batches": self.batches}
+        (self.dirpath / f"rank{trainer.global_rank}.json").write_text(json.dumps(record))
