@@ -14,17 +14,15 @@ tokenizer fingerprint) are linked from the DataModule to the model at instantiat
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.callbacks import (
     BucketMetrics,
@@ -36,14 +34,18 @@ from factdyn.callbacks import (
     RunSummary,
     ValidationOnResume,
 )
+from factdyn.checks import ConfigError
 from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.toy import ToyMemory, ToyMemoryData
-from factdyn.training.checkpoint_io import (
-    AtomicCheckpointIO,
-    find_resume_checkpoint,
-    load_verified,
+from factdyn.training import FactLearner
+from factdyn.training.run_directory import (
+    install_checkpoint_io,
+    refuse_existing_run,
+    remove_failed_run,
+    resolve_resume,
+    runs_root,
+    tensorboard_logger_args,
 )
-from factdyn.training.module import FactLearner
 
 LINKED_FROM_DATA: dict[str, str] = {
     "data.vocab_size": "model.config.vocab_size",
@@ -154,9 +156,7 @@ class FactdynCLI(LightningCLI):
             and seed is not None
             and (not isinstance(seed, int) or not 0 <= seed < 2**32)
         ):
-            raise ValueError(
-                f"seed_everything must be an integer in [0, {2**32 - 1}] or true/false, got {seed!r}"
-            )
+            raise ConfigError("seed_everything", f"an integer in [0, {2**32 - 1}] or true/false", seed)
         super()._set_seed()
 
     # --- before instantiation: resolve --ckpt_path, continue in the resumed run's directory ---------------
@@ -170,63 +170,28 @@ class FactdynCLI(LightningCLI):
             # Lightning's ModelCheckpoint still writes last.ckpt under fast_dev_run, and with no logger
             # directory that is ./checkpoints: a debugging run writes nothing.
             config["last_checkpoint"]["save_last"] = False
-        ckpt_path = config.get("ckpt_path")
-        if ckpt_path is None:
+        if config.get("ckpt_path") is None:
             return
-        logger = _logger_init_args(config)
-        runs_root = None if logger is None else Path(logger["save_dir"]) / str(logger["name"] or "")
-        if ckpt_path == "last":
-            if runs_root is None:
-                raise ValueError(
-                    "ckpt_path: 'last' resumes the newest run of trainer.logger (a TensorBoardLogger); "
-                    "with no such logger pass a checkpoint file path"
-                )
-            found = find_resume_checkpoint(runs_root)
-            if found is None:
-                raise FileNotFoundError(
-                    f"ckpt_path: 'last' found no valid checkpoint under {runs_root}/version_*/checkpoints "
-                    "(start without --ckpt_path, or pass a checkpoint file)"
-                )
-            path, run_dir, skipped, checkpoint = found
-            for line in skipped:
-                rank_zero_warn(f"skipping corrupt checkpoint {line}")
-        elif ckpt_path in ("best", "hpc", "registry") or str(ckpt_path).startswith("registry:"):
-            raise ValueError(f"ckpt_path must be 'last' or a checkpoint file for fit, got {ckpt_path!r}")
-        else:
-            path = Path(ckpt_path)
-            # A one-line error for a missing or corrupt file, before any run directory exists.
-            checkpoint = load_verified(path)
-            run_dir = path.resolve().parent.parent
-            if runs_root is None or run_dir.parent != runs_root.resolve():
-                run_dir = None
-        self.resume_step = int(checkpoint.get("global_step", 0))
-        config["ckpt_path"] = str(path)
-        if run_dir is not None:
-            self.resume_dir = run_dir
-            logger["version"] = run_dir.name
-        rank_zero_info(f"resuming from {path} (step {self.resume_step})")
+        logger = tensorboard_logger_args(config)
+        resume = resolve_resume(config["ckpt_path"], runs_root(logger))
+        self.resume_step = resume.step
+        config["ckpt_path"] = str(resume.path)
+        if resume.run_dir is not None:
+            self.resume_dir = resume.run_dir
+            logger["version"] = resume.run_dir.name
+        rank_zero_info(f"resuming from {resume.path} (step {self.resume_step})")
 
     # --- the trainer: atomic checkpoints, never overwrite a run directory ---------------------------------
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
-        install_checkpoint_io(self, trainer)
+        install_checkpoint_io(trainer, resolved_config(self))
         if self.subcommand == "fit" and not trainer.fast_dev_run:
-            self._check_run_dir(trainer)
+            if self.resume_dir is None and trainer.log_dir is not None:
+                refuse_existing_run(trainer.log_dir)
             if self.resume_dir is not None and isinstance(trainer.logger, TensorBoardLogger):
                 # TensorBoard drops events at or after this step written by the interrupted process.
                 trainer.logger._kwargs.setdefault("purge_step", self.resume_step + 1)
         return trainer
-
-    def _check_run_dir(self, trainer: Trainer) -> None:
-        log_dir = trainer.log_dir
-        if log_dir is None or self.resume_dir is not None:
-            return
-        run_dir = Path(log_dir)
-        if run_dir.is_dir() and (any(run_dir.glob("events.out.tfevents.*")) or any(run_dir.rglob("*.ckpt"))):
-            raise FileExistsError(
-                f"trainer.logger.init_args.version: run directory {run_dir} already holds a run; "
-                "factdyn never overwrites one (omit version for a new one, or resume with --ckpt_path last)"
-            )
 
     # --- running: a run that fails before its first checkpoint leaves nothing behind ---------------------
     def _run_subcommand(self, subcommand: str) -> None:
@@ -236,37 +201,15 @@ class FactdynCLI(LightningCLI):
             super()._run_subcommand(subcommand)
         except BaseException:
             if log_dir is not None and not existed and subcommand == "fit":
-                run_dir = Path(log_dir)
-                if run_dir.is_dir() and not any(run_dir.rglob("*.ckpt")):
-                    shutil.rmtree(run_dir, ignore_errors=True)
+                remove_failed_run(log_dir)
             raise
 
 
-def install_checkpoint_io(cli: LightningCLI, trainer: Trainer) -> None:
-    """Route the trainer's checkpoints through AtomicCheckpointIO, recording the resolved config."""
-    io = trainer.strategy.checkpoint_io
-    if type(io) is TorchCheckpointIO:
-        io = AtomicCheckpointIO()
-        trainer.strategy.checkpoint_io = io
-    elif not isinstance(io, AtomicCheckpointIO):
-        rank_zero_warn(f"trainer.plugins sets {type(io).__name__}: checkpoints are not hashed by factdyn")
-        return
-    if cli.subcommand is not None:
-        io.config = cli._parser(cli.subcommand).dump(cli.config[cli.subcommand], skip_none=False)
-
-
-def _logger_init_args(config: Any) -> Any | None:
-    """The init_args namespace of a TensorBoardLogger in ``trainer.logger``, else ``None``."""
-    logger = config["trainer"].get("logger")
-    if isinstance(logger, list):
-        logger = logger[0] if len(logger) == 1 else None
-    class_path = getattr(logger, "class_path", None) if logger is not None else None
-    if class_path not in (
-        "lightning.pytorch.loggers.TensorBoardLogger",
-        "lightning.pytorch.loggers.tensorboard.TensorBoardLogger",
-    ):
+def resolved_config(cli: LightningCLI) -> str | None:
+    """The subcommand's resolved configuration as YAML (recorded in every checkpoint)."""
+    if cli.subcommand is None:
         return None
-    return logger.init_args
+    return cli._parser(cli.subcommand).dump(cli.config[cli.subcommand], skip_none=False)
 
 
 def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
@@ -306,7 +249,7 @@ class ToyCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
-        install_checkpoint_io(self, trainer)
+        install_checkpoint_io(trainer, resolved_config(self))
         return trainer
 
 
@@ -338,20 +281,16 @@ def main(argv: list[str] | None = None) -> None:
 
         report_main(words[1:])
         return
+    toy = words[:1] == ["toy"]
+    run_cli = toy_cli_main if toy else cli_main
     if argv is not None:
-        argv = list(argv)
-        if argv[:1] == ["toy"]:
-            toy_cli_main(argv[1:])
-        else:
-            cli_main(argv)
+        run_cli(words[1:] if toy else words)
         return
-    if sys.argv[1:2] == ["toy"]:
+    if toy:
         # Let LightningCLI read sys.argv itself (passing args as well makes it warn), with "toy" in the
         # program name so that --help reads "factdyn toy fit ...".
         sys.argv = [f"{sys.argv[0]} toy", *sys.argv[2:]]
-        toy_cli_main()
-    else:
-        cli_main()
+    run_cli()
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def test_finetune_refuses_a_checkpoint_of_another_architecture(run_tiny, tmp_pat
 
 
 def test_eval_prefixes_must_name_eval_sets(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="model.eval_prefixes keys must be among"):
+    with pytest.raises(ValueError, match=r"model.eval_prefixes: a mapping whose keys are among \[.val., .unseen., .new.\], got \{.vall.: .x.\}"):
         cli_main(tiny_args(tmp_path, "--model.eval_prefixes", "{vall: x}")[1:], run=False)
 
 

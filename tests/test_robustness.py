@@ -15,12 +15,12 @@ from factdyn.cli import cli_main
 from factdyn.training.checkpoint_io import (
     AtomicCheckpointIO,
     CorruptCheckpointError,
-    find_resume_checkpoint,
     load_verified,
     save_checkpoint_file,
     sidecar,
 )
 from factdyn.training.module import FactLearner
+from factdyn.training.run_directory import find_resume_checkpoint
 from tests.helpers.runs import tiny_args
 
 RECORD = "--trainer.callbacks+=factdyn.callbacks.DataStreamRecorder"

@@ -10,7 +10,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from factdyn.checks import require_int
-from factdyn.training.checkpoint_io import AtomicCheckpointIO, step_filename
+from factdyn.run_layout import step_filename
+from factdyn.training.checkpoint_io import AtomicCheckpointIO
 
 
 def checkpoint_steps(dense_until: int, every_n_steps: int, max_steps: int) -> list[int]:

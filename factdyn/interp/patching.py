@@ -25,7 +25,7 @@ from factdyn.model.hooks import (
     require_pattern_hooks,
     run_with_patterns,
 )
-from factdyn.training.checkpoint_io import step_filename
+from factdyn.run_layout import checkpoint_dir, step_filename
 from factdyn.training.pretrained import Pretrained, load_pretrained, mismatches
 
 
@@ -33,7 +33,7 @@ def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None
     """Resolve a reference: a ``.ckpt`` file, or a run directory plus a step of its CheckpointSchedule.
 
     A run directory (``logs/<name>/version_N``) with ``reference_step=s`` resolves to
-    ``<run_dir>/checkpoints/``:func:`~factdyn.training.checkpoint_io.step_filename` ``(s)``,
+    ``<run_dir>/checkpoints/``:func:`~factdyn.run_layout.step_filename` ``(s)``,
     e.g. ``step=00000750.ckpt`` for ``s = 750``: the :class:`~factdyn.callbacks.CheckpointSchedule` naming.
     """
     path = Path(reference_checkpoint)
@@ -43,7 +43,7 @@ def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None
                 f"AttentionPatching.reference_checkpoint={str(path)!r} is a run directory: set "
                 "AttentionPatching.reference_step to one of its checkpoint steps"
             )
-        path = path / "checkpoints" / step_filename(reference_step)
+        path = checkpoint_dir(path) / step_filename(reference_step)
     if not path.is_file():
         where = path.parent
         available = sorted(p.name for p in where.glob("*.ckpt")) if where.is_dir() else []

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -33,12 +32,6 @@ from lightning_utilities.core.apply_func import apply_to_collection
 
 HASH_SUFFIX = ".sha256"
 FORMAT = 1
-_STEP_FILE = re.compile(r"step=(\d+)\.ckpt$")
-
-
-def step_filename(step: int) -> str:
-    """The file name of the scheduled checkpoint of ``step``: ``step=`` and the step in 8 digits."""
-    return f"step={step:08d}.ckpt"
 
 
 class CorruptCheckpointError(RuntimeError):
@@ -250,42 +243,3 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         super().remove_checkpoint(path)
         if sidecar(path).is_file():
             sidecar(path).unlink()
-
-
-def version_number(run_dir: Path) -> int:
-    """``version_12`` -> 12 (-1 for other names)."""
-    match = re.fullmatch(r"version_(\d+)", run_dir.name)
-    return int(match.group(1)) if match else -1
-
-
-def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str], dict[str, Any]] | None:
-    """The newest valid checkpoint under ``<runs_root>/version_*/checkpoints``.
-
-    Runs are tried newest version first; within a run, checkpoints newest file first (``last.ckpt`` and the
-    scheduled ``step=*.ckpt`` files). Returns ``(path, run_dir, skipped, checkpoint)`` where ``skipped`` lists
-    one line per corrupt checkpoint passed over and ``checkpoint`` is the loaded file (verifying it loads it
-    anyway), or ``None`` when there is no valid checkpoint.
-    """
-    root = Path(runs_root)
-    if not root.is_dir():
-        return None
-    runs = sorted((d for d in root.iterdir() if d.is_dir() and version_number(d) >= 0), key=version_number)
-    skipped: list[str] = []
-    for run_dir in reversed(runs):
-        ckpt_dir = run_dir / "checkpoints"
-        if not ckpt_dir.is_dir():
-            continue
-        candidates = [p for p in ckpt_dir.glob("*.ckpt") if p.is_file()]
-
-        def newest_first(p: Path) -> tuple[float, int]:
-            match = _STEP_FILE.search(p.name)
-            return (p.stat().st_mtime, int(match.group(1)) if match else 1 << 62)
-
-        for path in sorted(candidates, key=newest_first, reverse=True):
-            try:
-                checkpoint = load_verified(path)
-            except CorruptCheckpointError as err:
-                skipped.append(str(err))
-                continue
-            return path, run_dir, skipped, checkpoint
-    return None
