@@ -12,6 +12,7 @@ import torch
 from factdyn.callbacks import AdaptiveWarmUpSwitch
 from factdyn.cli import cli_main
 from factdyn.data import AdaptiveWarmUp, Uniform
+from factdyn.dynamics.phases import PhaseThresholds
 from tests.helpers.fake_trainer import FakeTrainer
 from tests.helpers.runs import tiny_args
 
@@ -66,7 +67,7 @@ def test_max_warmup_steps_and_bad_arguments() -> None:
     assert sampler.in_warmup(19) and not sampler.in_warmup(20)
     with pytest.raises(ValueError, match="data.sampler.warmup_individuals"):
         AdaptiveWarmUp(0)
-    with pytest.raises(ValueError, match="data.n_individuals"):
+    with pytest.raises(ValueError, match="data.sampler.warmup_individuals: at most the 1000 training individuals, got 1001"):
         bound(N + 1)
 
 
@@ -79,7 +80,7 @@ def val_outputs(subset_loss: float, other_loss: float, subset: np.ndarray) -> di
 def test_switch_callback_on_a_synthetic_loss_sequence() -> None:
     sampler = bound()
     trainer = FakeTrainer(datamodule=SimpleNamespace(sampler=sampler, num_workers=0))
-    callback = AdaptiveWarmUpSwitch(patience=2)
+    callback = AdaptiveWarmUpSwitch(thresholds=PhaseThresholds(patience=2))
     callback.setup(trainer, None, "fit")
     # Subset loss: above the baseline, plateau, then knowledge; the others stay on the baseline.
     curve = [(0, 20.0), (100, 6.2), (200, 6.0), (300, 5.9), (400, 4.0), (500, 3.0), (600, 1.0)]
@@ -120,7 +121,7 @@ def test_selectable_from_the_cli(tmp_path) -> None:
             "--data.sampler.warmup_individuals",
             "16",
             "--trainer.callbacks+=AdaptiveWarmUpSwitch",
-            "--trainer.callbacks.patience",
+            "--trainer.callbacks.thresholds.patience",
             "1",
         )[1:],
         run=False,

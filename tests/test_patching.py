@@ -229,9 +229,11 @@ def test_callback_refuses_bad_arguments_and_mismatching_reference(tmp_path: Path
     with pytest.raises(ValueError, match="n_layer: reference 3 != model 2"):
         AttentionPatching(str(ckpt)).setup(None, learner(0), "fit")
     ckpt = save_module_checkpoint(learner(1), tmp_path / "ref.ckpt", 7)
-    with pytest.raises(ValueError, match=r"layers must be distinct layer indices in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"AttentionPatching.layers: distinct layer indices in \[0, 1\], got \[2\]"
+    ):
         AttentionPatching(str(ckpt), layers=[2]).setup(None, learner(0), "fit")
-    with pytest.raises(ValueError, match="model.compile=false"):
+    with pytest.raises(ValueError, match="model.compile: false with AttentionPatching, got True"):
         AttentionPatching(str(ckpt)).setup(None, learner(0, compile=True), "fit")
-    with pytest.raises(ValueError, match="not reference_step=8"):
+    with pytest.raises(ValueError, match=r"AttentionPatching.reference_step: the step .* holds \(7\), got 8"):
         AttentionPatching(str(ckpt), reference_step=8).setup(None, learner(0), "fit")

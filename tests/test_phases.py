@@ -114,8 +114,8 @@ def test_online_tracker_reports_each_boundary_once_and_resumes() -> None:
     [("reach_tolerance", -0.1), ("leave_tolerance", 1.0), ("patience", 0), ("knowledge_fraction", 0.95)],
 )
 def test_bad_thresholds_name_the_field(field: str, value: float) -> None:
-    with pytest.raises(ValueError, match=f"phases.{field}"):
-        PhaseDetector(**{field: value})
+    with pytest.raises(ValueError, match=f"phases.thresholds.{field}: "):
+        PhaseDetector(thresholds=PhaseThresholds(**{field: value}))
 
 
 def feed(detector: PhaseDetector, trainer: FakeTrainer, steps: np.ndarray, losses: np.ndarray) -> None:

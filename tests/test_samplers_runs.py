@@ -123,10 +123,8 @@ def test_replay_mixing_run(tmp_path: Path) -> None:
         "--data.sampler",
         "ReplayMixture",
         "--data.sampler.replay_weight",
-        "1.0",
-        "--trainer.callbacks+=factdyn.callbacks.ReplayMixing",
-        "--trainer.callbacks.replay_weight",
         "0.25",
+        "--trainer.callbacks+=factdyn.callbacks.ReplayMixing",
         "--trainer.callbacks.schedule",
         "{4: 0.0}",
         *recorder_args(tmp_path),
@@ -145,7 +143,11 @@ def test_replay_mixing_run(tmp_path: Path) -> None:
 
 
 def test_replay_mixing_needs_replay_sampler(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="ReplayMixing needs data.sampler: ReplayMixture"):
+    with pytest.raises(
+        ValueError,
+        match=r"data.sampler: ReplayMixture \(with data.train_roles: \[new, train\]\) for ReplayMixing, "
+        r"got 'Uniform'",
+    ):
         cli_main(tiny_args(tmp_path, "--trainer.callbacks+=factdyn.callbacks.ReplayMixing"))
 
 

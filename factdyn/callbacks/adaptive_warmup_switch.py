@@ -8,11 +8,12 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
+from factdyn.callbacks.quiet import quiet
+from factdyn.checks import require
 from factdyn.data.samplers.adaptive_warmup import AdaptiveWarmUp
-from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker
+from factdyn.dynamics.phases import DEFAULT_THRESHOLDS, PhaseThresholds, PhaseTracker
 
 
 class AdaptiveWarmUpSwitch(Callback):
@@ -26,8 +27,8 @@ class AdaptiveWarmUpSwitch(Callback):
     and ``curriculum/switch_step`` once.
 
     Args:
-        reach_tolerance, leave_tolerance, patience: plateau thresholds for the subset's loss
-            (see :class:`~factdyn.dynamics.phases.PhaseThresholds`).
+        thresholds: plateau thresholds for the subset's loss (only the plateau ones matter here: the switch
+            happens at the plateau end), :class:`~factdyn.dynamics.phases.PhaseThresholds`.
         baseline_monitor: the logged no-knowledge baseline.
 
     Raises:
@@ -37,15 +38,11 @@ class AdaptiveWarmUpSwitch(Callback):
 
     def __init__(
         self,
-        reach_tolerance: float = 0.10,
-        leave_tolerance: float = 0.10,
-        patience: int = 2,
+        thresholds: PhaseThresholds = DEFAULT_THRESHOLDS,
         baseline_monitor: str = "baseline/attr_loss",
     ) -> None:
         super().__init__()
-        self.thresholds = PhaseThresholds(
-            reach_tolerance=reach_tolerance, leave_tolerance=leave_tolerance, patience=patience
-        ).validate(prefix="AdaptiveWarmUpSwitch.")
+        self.thresholds = thresholds.validate(prefix="AdaptiveWarmUpSwitch.thresholds.")
         self.baseline_monitor = baseline_monitor
         self.tracker = PhaseTracker(thresholds=self.thresholds)
         self.switch_step: int | None = None
@@ -56,19 +53,19 @@ class AdaptiveWarmUpSwitch(Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
         sampler = getattr(datamodule, "sampler", None)
-        if not isinstance(sampler, AdaptiveWarmUp):
-            raise ValueError(
-                "AdaptiveWarmUpSwitch needs data.sampler: AdaptiveWarmUp, got "
-                f"{type(sampler).__name__ if sampler is not None else 'no sampler'}"
-            )
-        if getattr(datamodule, "num_workers", 0) != 0:
-            raise ValueError(
-                "AdaptiveWarmUpSwitch needs data.num_workers: 0 (DataLoader workers hold copies of the "
-                f"sampler that never see the switch), got {datamodule.num_workers}"
-            )
-
-    def _should_skip(self, trainer: L.Trainer) -> bool:
-        return trainer.sanity_checking or bool(trainer.fast_dev_run) or trainer.state.fn != TrainerFn.FITTING
+        require(
+            isinstance(sampler, AdaptiveWarmUp),
+            "data.sampler",
+            "AdaptiveWarmUp (AdaptiveWarmUpSwitch switches it)",
+            type(sampler).__name__ if sampler is not None else None,
+        )
+        require(
+            getattr(datamodule, "num_workers", 0) == 0,
+            "data.num_workers",
+            "0 with AdaptiveWarmUpSwitch (DataLoader workers hold copies of the sampler that never see the "
+            "switch)",
+            getattr(datamodule, "num_workers", None),
+        )
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._loss_sum, self._count = 0.0, 0
@@ -83,7 +80,11 @@ class AdaptiveWarmUpSwitch(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if self._should_skip(trainer) or not isinstance(outputs, dict) or outputs.get("split") != "val":
+        if (
+            quiet(trainer, fitting_only=True)
+            or not isinstance(outputs, dict)
+            or outputs.get("split") != "val"
+        ):
             return
         individual = outputs["individual"].detach().cpu().numpy()
         rows = np.isin(individual, self._subset)
@@ -93,7 +94,7 @@ class AdaptiveWarmUpSwitch(Callback):
             self._count += value_loss.numel()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._should_skip(trainer) or self.baseline_monitor not in trainer.callback_metrics:
+        if quiet(trainer, fitting_only=True) or self.baseline_monitor not in trainer.callback_metrics:
             return
         # Ranks see different validation shards: sum them so every rank feeds the same loss.
         totals = torch.tensor([self._loss_sum, float(self._count)], dtype=torch.float64)

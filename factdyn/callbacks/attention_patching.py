@@ -10,7 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
-from factdyn.checks import require_int
+from factdyn.checks import ConfigError, require, require_int
 from factdyn.interp.patching import (
     Reference,
     check_compatible,
@@ -55,15 +55,17 @@ class AttentionPatching(Callback):
         patch_evaluation: bool = True,
     ) -> None:
         require_int("AttentionPatching.start_step", start_step, 0)
-        if reference_step is not None and (not isinstance(reference_step, int) or reference_step < 0):
-            raise ValueError(
-                f"AttentionPatching.reference_step must be an integer >= 0 or null, got {reference_step!r}"
-            )
-        if layers is not None and (not layers or not all(isinstance(i, int) and i >= 0 for i in layers)):
-            raise ValueError(
-                "AttentionPatching.layers must be null (all layers) or non-empty layer indices >= 0, "
-                f"got {layers!r}"
-            )
+        require_int("AttentionPatching.reference_step", reference_step, 0, allow_none=True)
+        require(
+            layers is None
+            or (
+                bool(layers)
+                and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in layers)
+            ),
+            "AttentionPatching.layers",
+            "null (all layers) or non-empty layer indices >= 0",
+            layers,
+        )
         self.reference_checkpoint = str(reference_checkpoint)
         self.reference_step = reference_step
         self.start_step = start_step
@@ -84,16 +86,17 @@ class AttentionPatching(Callback):
             return
         if pl_module.hparams.get("compile", False):
             # A compiled forward may not see hooks attached after tracing: patching could silently do nothing.
-            raise ValueError("AttentionPatching does not support model.compile=true; set model.compile=false")
+            raise ConfigError("model.compile", "false with AttentionPatching", True)
         path = checkpoint_path(self.reference_checkpoint, self.reference_step)
         reference = load_reference(path)
         model = pl_module.model
         check_compatible(reference, model, str(pl_module.hparams.get("tokenizer_fingerprint", "")))
         self.layers = check_layers(self.layers, model.config.n_layer)
         if self.reference_step is not None and reference.step != self.reference_step:
-            raise ValueError(
-                f"AttentionPatching: {str(path)!r} holds step {reference.step}, "
-                f"not reference_step={self.reference_step}"
+            raise ConfigError(
+                "AttentionPatching.reference_step",
+                f"the step {str(path)!r} holds ({reference.step})",
+                self.reference_step,
             )
         self.reference = reference
         rank_zero_info(

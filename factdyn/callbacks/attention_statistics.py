@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from factdyn.checks import require_int
+from factdyn.callbacks.quiet import quiet
+from factdyn.checks import ConfigError, require_int
 from factdyn.data.batches import to_torch
 from factdyn.interp.attention_statistics import METRICS, attention_statistic_sums
 from factdyn.model.hooks import require_pattern_hooks, run_with_patterns
@@ -56,9 +57,10 @@ class AttentionStatistics(Callback):
         """The fixed batch: training individuals on evaluation templates, seeded by the data seed."""
         if self._batch is None:
             if not hasattr(datamodule, "assembler") or "train" not in getattr(datamodule, "populations", {}):
-                raise TypeError(
-                    "AttentionStatistics needs a set-up BiographyDataModule (assembler and populations), "
-                    f"got {type(datamodule).__name__}"
+                raise ConfigError(
+                    "data",
+                    "a set-up BiographyDataModule (for AttentionStatistics)",
+                    type(datamodule).__name__,
                 )
             population = datamodule.populations["train"]
             rng = np.random.default_rng([datamodule.seed, 20_000])
@@ -91,7 +93,7 @@ class AttentionStatistics(Callback):
         return {m: (sums[m] / counts[m]).tolist() for m in METRICS}
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or trainer.fast_dev_run:
+        if quiet(trainer):
             return
         self.n_evals += 1
         if (self.n_evals - 1) % self.every_n_evals:

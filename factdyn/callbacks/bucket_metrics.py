@@ -8,6 +8,8 @@ import lightning as L
 import numpy as np
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.quiet import quiet
+
 
 class BucketMetrics(Callback):
     """Logs ``val/attr_loss/bucket_<k>`` and ``val/attr_acc/bucket_<k>`` over the sampler's buckets.
@@ -64,7 +66,7 @@ class BucketMetrics(Callback):
         self._count += np.bincount(bucket, minlength=n)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or trainer.fast_dev_run or self._buckets is None:
+        if quiet(trainer) or self._buckets is None:
             return
         # Every rank evaluates the same fixed sets, so the values agree without a reduction.
         for k in np.flatnonzero(self._count):

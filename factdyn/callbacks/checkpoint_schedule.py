@@ -9,6 +9,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from factdyn.callbacks.quiet import quiet
 from factdyn.checks import require_int
 from factdyn.run_layout import step_filename
 from factdyn.training.checkpoint_io import AtomicCheckpointIO
@@ -75,7 +76,7 @@ class CheckpointSchedule(Callback):
 
     def _save(self, trainer: L.Trainer) -> None:
         step = trainer.global_step
-        if trainer.sanity_checking or trainer.fast_dev_run or step not in self._steps:
+        if quiet(trainer) or step not in self._steps:
             return
         path = str(Path(self.dirpath) / step_filename(step))
         if path in self.saved:

@@ -10,6 +10,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.quiet import quiet
+
 
 class DataStreamRecorder(Callback):
     """Appends one JSON line per training batch to ``<log_dir>/<filename>``.
@@ -32,7 +34,7 @@ class DataStreamRecorder(Callback):
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if trainer.sanity_checking or trainer.fast_dev_run or not trainer.is_global_zero or self.path is None:
+        if quiet(trainer) or not trainer.is_global_zero or self.path is None:
             return
         tokens = batch["tokens"].detach().cpu().contiguous().numpy()
         line = {

@@ -10,8 +10,11 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
+
+from factdyn.callbacks.quiet import quiet, run_dir_to_write
+from factdyn.checks import ConfigError
+from factdyn.run_layout import EXPOSURES, SAMPLER
 
 
 def exposure_stats(counts: np.ndarray) -> dict[str, float]:
@@ -46,7 +49,7 @@ class ExposureCounter(Callback):
         histogram: log the per-individual histogram at each evaluation.
     """
 
-    def __init__(self, filename: str = "exposures.csv", histogram: bool = True) -> None:
+    def __init__(self, filename: str = EXPOSURES, histogram: bool = True) -> None:
         self.filename = filename
         self.histogram = histogram
         self._counts = np.zeros(0, dtype=np.int64)
@@ -64,17 +67,16 @@ class ExposureCounter(Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         sampler = getattr(trainer.datamodule, "sampler", None)
         if sampler is None:
-            raise ValueError("ExposureCounter needs a DataModule with a public `sampler` attribute")
+            raise ConfigError("data", "a DataModule with a public `sampler` (for ExposureCounter)", None)
         self._sampler = sampler
         if len(self.counts) != sampler.n_individuals:
             self._counts = np.zeros(sampler.n_individuals, dtype=np.int64)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # trainer.log_dir broadcasts under DDP: every rank must ask for it, only rank zero writes.
-        log_dir = trainer.log_dir
-        if trainer.fast_dev_run or log_dir is None or not trainer.is_global_zero:
+        run_dir = run_dir_to_write(trainer)
+        if run_dir is None:
             return
-        path = Path(log_dir) / "sampler.json"
+        path = run_dir / SAMPLER
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self._sampler.describe(), indent=2, sort_keys=True))
 
@@ -91,7 +93,7 @@ class ExposureCounter(Callback):
         self._pending.index_add_(0, individuals, torch.ones_like(individuals))
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or trainer.fast_dev_run or trainer.state.fn != TrainerFn.FITTING:
+        if quiet(trainer, fitting_only=True):
             return
         # Counts are identical on every rank (gathered), so no cross-rank reduction is needed.
         for key, value in exposure_stats(self.counts).items():
@@ -106,10 +108,9 @@ class ExposureCounter(Callback):
             writer.add_histogram("exposures/per_individual", self.counts, global_step=trainer.global_step)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        log_dir = trainer.log_dir  # a collective under DDP (see on_fit_start)
-        if trainer.fast_dev_run or log_dir is None or not trainer.is_global_zero:
-            return
-        self.write_table(Path(log_dir) / self.filename)
+        run_dir = run_dir_to_write(trainer)
+        if run_dir is not None:
+            self.write_table(run_dir / self.filename)
 
     def write_table(self, path: Path) -> None:
         """``individual,exposures[,annotations...]``, one row per individual of the training index space."""

@@ -7,7 +7,10 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
+
+from factdyn.callbacks.quiet import quiet
+from factdyn.checks import require_choice, require_int
+from factdyn.data.population import EVAL_SETS
 
 CONFIDENCE_METRICS = ("attr_loss", "attr_acc", "max_prob", "entropy")
 
@@ -30,12 +33,9 @@ class HallucinationExamples(Callback):
 
     def __init__(self, n_individuals: int = 3, split: str = "unseen", every_n_validations: int = 1) -> None:
         super().__init__()
-        if n_individuals < 1:
-            raise ValueError(f"HallucinationExamples.n_individuals must be >= 1, got {n_individuals}")
-        if every_n_validations < 1:
-            raise ValueError(
-                f"HallucinationExamples.every_n_validations must be >= 1, got {every_n_validations}"
-            )
+        require_int("HallucinationExamples.n_individuals", n_individuals, 1)
+        require_int("HallucinationExamples.every_n_validations", every_n_validations, 1)
+        require_choice("HallucinationExamples.split", split, EVAL_SETS)
         self.n_individuals = n_individuals
         self.split = split
         self.every_n_validations = every_n_validations
@@ -44,9 +44,7 @@ class HallucinationExamples(Callback):
 
     def _active(self, trainer: L.Trainer) -> bool:
         return (
-            not trainer.sanity_checking
-            and not trainer.fast_dev_run
-            and trainer.state.fn == TrainerFn.FITTING
+            not quiet(trainer, fitting_only=True)
             and trainer.global_rank == 0
             and self.n_validations % self.every_n_validations == 0
         )
@@ -83,7 +81,7 @@ class HallucinationExamples(Callback):
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         active = self._active(trainer)
-        if not (trainer.sanity_checking or trainer.fast_dev_run):
+        if not quiet(trainer):
             self.n_validations += 1
         if not active or self._rows is None:
             return

@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 
-from factdyn.checks import require_int
+from factdyn.checks import require_choice, require_int
 
 ACTIONS = ("stop", "skip")
 
@@ -55,8 +55,7 @@ class NonFiniteGuard(Callback):
         max_skips: int | None = 100,
         check_every_n_steps: int = 1,
     ) -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"nonfinite.action must be one of {', '.join(ACTIONS)}, got {action!r}")
+        require_choice("nonfinite.action", action, ACTIONS)
         require_int("nonfinite.max_skips", max_skips, 0, allow_none=True)
         require_int("nonfinite.check_every_n_steps", check_every_n_steps, 1)
         self.check_every_n_steps = check_every_n_steps

@@ -14,10 +14,11 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
-from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker
+from factdyn.callbacks.quiet import quiet
+from factdyn.checks import ConfigError
+from factdyn.dynamics.phases import DEFAULT_THRESHOLDS, PhaseThresholds, PhaseTracker
 
 BOUNDARY_TAGS = {
     "reached_baseline": "phase/reached_baseline_step",
@@ -45,11 +46,13 @@ class PhaseDetector(Callback):
     Args:
         monitor: the attribute loss to watch.
         baseline_monitor: the logged no-knowledge baseline.
-        accuracy_monitor: the accuracy used when ``knowledge_accuracy`` is set.
-        reach_tolerance, leave_tolerance, patience, knowledge_fraction, knowledge_accuracy: thresholds, see
-            :class:`~factdyn.dynamics.phases.PhaseThresholds`.
+        accuracy_monitor: the accuracy used when ``thresholds.knowledge_accuracy`` is set.
+        thresholds: the boundary thresholds, :class:`~factdyn.dynamics.phases.PhaseThresholds`
+            (YAML ``phases.thresholds.patience`` ...).
         stop_on_knowledge: stop training once knowledge is reached.
         verbose: print each boundary when found.
+        strict: fail at the first validation whose metrics lack a monitor (a mistyped name would otherwise
+            give an empty plateau), as ``EarlyStopping`` does; ``False`` skips such validations.
 
     Attributes:
         reached_baseline_step, plateau_end_step, knowledge_step: the boundaries found so far (or ``None``).
@@ -60,22 +63,14 @@ class PhaseDetector(Callback):
         monitor: str = "val/attr_loss",
         baseline_monitor: str = "baseline/attr_loss",
         accuracy_monitor: str = "val/attr_acc",
-        reach_tolerance: float = 0.10,
-        leave_tolerance: float = 0.10,
-        patience: int = 2,
-        knowledge_fraction: float = 0.10,
-        knowledge_accuracy: float | None = None,
+        thresholds: PhaseThresholds = DEFAULT_THRESHOLDS,
         stop_on_knowledge: bool = False,
         verbose: bool = True,
+        strict: bool = True,
     ) -> None:
         super().__init__()
-        self.thresholds = PhaseThresholds(
-            reach_tolerance=reach_tolerance,
-            leave_tolerance=leave_tolerance,
-            patience=patience,
-            knowledge_fraction=knowledge_fraction,
-            knowledge_accuracy=knowledge_accuracy,
-        ).validate(prefix="phases.")
+        self.thresholds = thresholds.validate(prefix="phases.thresholds.")
+        self.strict = strict
         self.monitor = monitor
         self.baseline_monitor = baseline_monitor
         self.accuracy_monitor = accuracy_monitor
@@ -100,22 +95,24 @@ class PhaseDetector(Callback):
     def knowledge_step(self) -> int | None:
         return self.tracker.knowledge_step
 
-    def _should_skip(self, trainer: L.Trainer) -> bool:
-        return trainer.sanity_checking or bool(trainer.fast_dev_run) or trainer.state.fn != TrainerFn.FITTING
-
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Not on_validation_epoch_end: callbacks run before the module there, so the epoch's metrics are
         # not computed yet. on_validation_end cannot use pl_module.log, hence the logger calls below.
-        if self._should_skip(trainer):
+        if quiet(trainer, fitting_only=True):
             return
         metrics = trainer.callback_metrics
-        if self.monitor not in metrics or self.baseline_monitor not in metrics:
-            return
-        values = [metrics[self.monitor], metrics[self.baseline_monitor]]
+        monitors = {"phases.monitor": self.monitor, "phases.baseline_monitor": self.baseline_monitor}
         if self.thresholds.knowledge_accuracy is not None:
-            if self.accuracy_monitor not in metrics:
+            monitors["phases.accuracy_monitor"] = self.accuracy_monitor
+        for field, name in monitors.items():
+            if name not in metrics:
+                if self.strict:
+                    logged = sorted(k for k in metrics if k != "step")
+                    raise ConfigError(
+                        field, f"a logged metric, one of {logged} (or phases.strict: false)", name
+                    )
                 return
-            values.append(metrics[self.accuracy_monitor])
+        values = [metrics[name] for name in monitors.values()]
         # Every rank feeds rank 0's values, so every rank's tracker holds the same boundaries.
         values = trainer.strategy.broadcast(
             torch.stack([v.detach().float().cpu().reshape(()) for v in values]), 0

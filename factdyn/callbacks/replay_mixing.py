@@ -7,45 +7,36 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.checks import require
+
 
 class ReplayMixing(Callback):
-    """Drives the ``ReplayMixture`` sampler: replay weight, its schedule over steps, and what was drawn.
+    """Drives the ``ReplayMixture`` sampler: the replay weight's schedule over steps, and what was drawn.
 
-    The weight is a piecewise-constant function of the step installed into the sampler before training (so
-    DataLoader workers, resumed runs and DDP ranks all see the same schedule); it is not changed while the
-    stream runs. Logs ``replay/fraction`` (fraction of the step's sequences that were replayed, this rank),
+    The weight itself has one home, ``data.sampler.replay_weight``; this callback only adds a
+    piecewise-constant schedule, installed into the sampler before training (so DataLoader workers,
+    resumed runs and DDP ranks all see the same schedule, and the sampler checks its values). Logs
+    ``replay/fraction`` (fraction of the step's sequences that were replayed, this rank),
     ``replay/expected_fraction`` and ``replay/weight``.
 
     Args:
-        replay_weight: weight of each replayed individual relative to a new one (paper: 2 ... 1/32);
-            ``None`` keeps ``data.sampler.replay_weight``.
-        schedule: ``{step: weight}``: the weight from that step on (e.g. ``{0: 1.0, 1000: 0.25}``).
+        schedule: ``{step: weight}``: the weight from that step on (e.g. ``{1000: 0.25}``); before the first
+            step listed the weight is ``data.sampler.replay_weight``.
     """
 
-    def __init__(self, replay_weight: float | None = None, schedule: dict[int, float] | None = None) -> None:
-        if replay_weight is not None and (not isinstance(replay_weight, (int, float)) or replay_weight < 0):
-            raise ValueError(
-                f"ReplayMixing.replay_weight must be a number >= 0 or null, got {replay_weight!r}"
-            )
-        for step, weight in (schedule or {}).items():
-            if not isinstance(step, int) or step < 0:
-                raise ValueError(f"ReplayMixing.schedule keys must be steps >= 0, got {step!r}")
-            if not isinstance(weight, (int, float)) or weight < 0:
-                raise ValueError(f"ReplayMixing.schedule weights must be numbers >= 0, got {weight!r}")
-        self.replay_weight = replay_weight
+    def __init__(self, schedule: dict[int, float] | None = None) -> None:
         self.schedule = dict(schedule or {})
         self._sampler: Any = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         sampler = getattr(trainer.datamodule, "sampler", None)
-        if not all(callable(getattr(sampler, m, None)) for m in ("set_schedule", "is_replayed")):
-            raise ValueError(
-                "ReplayMixing needs data.sampler: ReplayMixture (with data.train_roles: [new, train]), got "
-                f"{type(sampler).__name__}"
-            )
+        require(
+            all(callable(getattr(sampler, m, None)) for m in ("set_schedule", "is_replayed")),
+            "data.sampler",
+            "ReplayMixture (with data.train_roles: [new, train]) for ReplayMixing",
+            type(sampler).__name__,
+        )
         self._sampler = sampler
-        if self.replay_weight is not None:
-            sampler.replay_weight = float(self.replay_weight)
         sampler.set_schedule(sorted(self.schedule.items()))
 
     def on_train_batch_end(

@@ -11,6 +11,9 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.quiet import run_dir_to_write
+from factdyn.run_layout import SUMMARY
+
 
 class RunSummary(Callback):
     """Records steps, population size, seed, baseline, wall time and the last value of every logged metric.
@@ -22,7 +25,7 @@ class RunSummary(Callback):
     detector's ``plateau``); they are found by that method, not by type, so neither depends on the other.
     """
 
-    def __init__(self, filename: str = "summary.json") -> None:
+    def __init__(self, filename: str = SUMMARY) -> None:
         self.filename = filename
         self._start = 0.0
         self._elapsed_before = 0.0
@@ -41,12 +44,11 @@ class RunSummary(Callback):
             self._validation_start = None
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # trainer.log_dir broadcasts under DDP: every rank must ask for it (else rank zero hangs).
-        log_dir = trainer.log_dir
-        if trainer.fast_dev_run or log_dir is None or not trainer.is_global_zero:
+        run_dir = run_dir_to_write(trainer)
+        if run_dir is None:
             return
-        summary = self.collect(trainer, pl_module, log_dir)
-        path = Path(log_dir) / self.filename
+        summary = self.collect(trainer, pl_module, str(run_dir))
+        path = run_dir / self.filename
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2, sort_keys=True))
         print(format_summary(summary, path))

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from factdyn.checks import require_int, require_number
+
 BOUNDARIES: tuple[str, ...] = ("reached_baseline", "plateau_end", "knowledge")
 """Names of the three boundaries, in the order a curve crosses them."""
 
@@ -53,23 +55,26 @@ class PhaseThresholds:
     knowledge_accuracy: float | None = None
 
     def validate(self, prefix: str = "") -> PhaseThresholds:
-        """Raise ``ValueError`` naming the field (with ``prefix``, e.g. ``phases.``) for bad values."""
-        if not (math.isfinite(self.reach_tolerance) and self.reach_tolerance >= 0):
-            raise ValueError(f"{prefix}reach_tolerance must be >= 0, got {self.reach_tolerance}")
-        if not 0 <= self.leave_tolerance < 1:
-            raise ValueError(f"{prefix}leave_tolerance must be in [0, 1), got {self.leave_tolerance}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise ValueError(f"{prefix}patience must be an integer >= 1, got {self.patience!r}")
-        if not 0 < self.knowledge_fraction <= 1 - self.leave_tolerance:
-            raise ValueError(
-                f"{prefix}knowledge_fraction must be in (0, 1 - leave_tolerance = "
-                f"{1 - self.leave_tolerance:g}], got {self.knowledge_fraction}"
-            )
-        if self.knowledge_accuracy is not None and not 0 < self.knowledge_accuracy <= 1:
-            raise ValueError(
-                f"{prefix}knowledge_accuracy must be in (0, 1] or null, got {self.knowledge_accuracy}"
-            )
+        """Raise :class:`~factdyn.checks.ConfigError` naming the field (with ``prefix``, e.g.
+        ``phases.thresholds.``) for bad values; returns ``self``."""
+        require_number(f"{prefix}reach_tolerance", self.reach_tolerance, 0)
+        require_number(f"{prefix}leave_tolerance", self.leave_tolerance, 0, 1, high_open=True)
+        require_int(f"{prefix}patience", self.patience, 1)
+        require_number(
+            f"{prefix}knowledge_fraction",
+            self.knowledge_fraction,
+            0,
+            1 - self.leave_tolerance,
+            low_open=True,
+        )
+        require_number(
+            f"{prefix}knowledge_accuracy", self.knowledge_accuracy, 0, 1, low_open=True, allow_none=True
+        )
         return self
+
+
+DEFAULT_THRESHOLDS = PhaseThresholds()
+"""The default thresholds (frozen, so one shared instance serves as every default argument)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from factdyn.checks import require
 from factdyn.model.hooks import (
     HookPoint,
     hooks,
@@ -38,11 +39,12 @@ def checkpoint_path(reference_checkpoint: str | Path, reference_step: int | None
     """
     path = Path(reference_checkpoint)
     if path.is_dir():
-        if reference_step is None:
-            raise ValueError(
-                f"AttentionPatching.reference_checkpoint={str(path)!r} is a run directory: set "
-                "AttentionPatching.reference_step to one of its checkpoint steps"
-            )
+        require(
+            reference_step is not None,
+            "AttentionPatching.reference_step",
+            f"one of the checkpoint steps of run directory {str(path)!r} (reference_checkpoint)",
+            reference_step,
+        )
         path = checkpoint_dir(path) / step_filename(reference_step)
     if not path.is_file():
         where = path.parent
@@ -67,11 +69,12 @@ def check_compatible(reference: Reference, model: nn.Module, tokenizer_fingerpri
     """Refuse, naming every mismatching field, a reference that cannot stand in for ``model``'s attention."""
     require_pattern_hooks(model, "AttentionPatching", "; a recurrent mixer has none to patch")
     found = mismatches(reference, getattr(model, "config", None), tokenizer_fingerprint, label="reference")
-    if found:
-        raise ValueError(
-            f"AttentionPatching: reference checkpoint {str(reference.path)!r} does not match the model: "
-            + "; ".join(found)
-        )
+    require(
+        not found,
+        "AttentionPatching.reference_checkpoint",
+        "a checkpoint that matches the model (" + "; ".join(found) + ")",
+        str(reference.path),
+    )
 
 
 def check_layers(layers: Sequence[int] | None, n_layer: int) -> list[int]:
@@ -79,11 +82,12 @@ def check_layers(layers: Sequence[int] | None, n_layer: int) -> list[int]:
     if layers is None:
         return list(range(n_layer))
     bad = [layer for layer in layers if not 0 <= layer < n_layer]
-    if bad or len(set(layers)) != len(layers):
-        raise ValueError(
-            f"AttentionPatching.layers must be distinct layer indices in [0, {n_layer - 1}], "
-            f"got {list(layers)}"
-        )
+    require(
+        not bad and len(set(layers)) == len(layers),
+        "AttentionPatching.layers",
+        f"distinct layer indices in [0, {n_layer - 1}]",
+        list(layers),
+    )
     return sorted(layers)
 
 

@@ -138,11 +138,12 @@ class FactLearner(L.LightningModule):
             self.hparams.init_checkpoint, frozen=False, optimizer_states=self.hparams.init_optimizer_state
         )
         found = mismatches(source, self.config, self.hparams.tokenizer_fingerprint)
-        if found:
-            raise ValueError(
-                f"model.init_checkpoint {self.hparams.init_checkpoint!r} does not match this model and data: "
-                + "; ".join(found)
-            )
+        require(
+            not found,
+            "model.init_checkpoint",
+            "a checkpoint that matches this model and data (" + "; ".join(found) + ")",
+            self.hparams.init_checkpoint,
+        )
         self.model.load_state_dict(source.model.state_dict())
         self._init_optimizer_states = source.optimizer_states
 

@@ -47,11 +47,10 @@ class ReplayMixture(IndividualSampler):
 
     def set_schedule(self, schedule: Sequence[tuple[int, float]]) -> None:
         """Replay weight from each ``step`` on (before the first entry: ``replay_weight``)."""
-        points = sorted((int(s), float(w)) for s, w in schedule)
-        for s, w in points:
+        for s, w in schedule:
             require_int("ReplayMixing.schedule step", s, 0)
             require_number("ReplayMixing.schedule weight", w, 0)
-        self.schedule = points
+        self.schedule = sorted((int(s), float(w)) for s, w in schedule)
         self._cdf_cache = None
 
     def weight_at(self, step: int) -> float:

@@ -1,0 +1,30 @@
+"""When a callback stays quiet: the one rule every factdyn callback asks before it observes or writes.
+
+Like Lightning's ``EarlyStopping``, a callback does nothing during the sanity check and under
+``fast_dev_run`` (a debugging run leaves no trace); a callback that follows training (phases, exposures,
+curricula) also does nothing in ``validate`` / ``test``; and only rank zero writes files into the run
+directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.trainer.states import TrainerFn
+
+
+def quiet(trainer: L.Trainer, *, fitting_only: bool = False) -> bool:
+    """Whether to skip this hook: sanity check, ``fast_dev_run``, or (``fitting_only``) outside ``fit``."""
+    if trainer.sanity_checking or bool(trainer.fast_dev_run):
+        return True
+    return fitting_only and trainer.state.fn != TrainerFn.FITTING
+
+
+def run_dir_to_write(trainer: L.Trainer) -> Path | None:
+    """The run directory this process writes files into: rank zero of a real run with a log directory."""
+    # trainer.log_dir broadcasts under DDP: every rank must ask for it (else rank zero hangs), so it is
+    # read before the rank test.
+    if trainer.fast_dev_run or trainer.log_dir is None or not trainer.is_global_zero:
+        return None
+    return Path(trainer.log_dir)
