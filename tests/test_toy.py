@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from factdyn.checks import ConfigError
 from factdyn.cli import main, toy_cli_main
-from factdyn.toy import ToyMemoryData
+from factdyn.toy import ToyMemory, ToyMemoryData
 from tests.helpers.runs import CONFIGS
 
 TOY_CONFIGS = sorted((CONFIGS / "toy").glob("*.yaml"))
@@ -35,10 +37,31 @@ def test_replay_probabilities_follow_the_weights() -> None:
     no_replay = ToyMemoryData(stage="finetune", n_pretrain=2, n_new=1)
     np.testing.assert_allclose(no_replay.sampling_probabilities(), [0, 0, 1])
     np.testing.assert_allclose(ToyMemoryData(n_pretrain=2, n_new=1).sampling_probabilities(), [0.5, 0.5, 0])
-    with pytest.raises(ValueError, match="data.replay_weight"):
+    with pytest.raises(ConfigError, match=r"data\.replay_weight: a number >= 0, got -1\.0"):
         ToyMemoryData(replay_weight=-1.0)
-    with pytest.raises(ValueError, match="data.n_new"):
+    with pytest.raises(
+        ConfigError, match=r"data\.n_new: an integer >= 1 when data\.stage is 'finetune', got 0"
+    ):
         ToyMemoryData(stage="finetune")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: ToyMemoryData(stage="train"), r"data\.stage: one of 'pretrain', 'finetune', got 'train'"),
+        (lambda: ToyMemory(lr=0.0), r"model\.lr: a number > 0, got 0\.0"),
+        (lambda: ToyMemory(weight_decay=-0.1), r"model\.weight_decay: a number >= 0, got -0\.1"),
+        (
+            lambda: ToyMemory(lr_schedule="linear"),
+            r"model\.lr_schedule: one of 'cosine', 'constant', got 'linear'",
+        ),
+        (lambda: ToyMemory(hidden=0), r"model\.hidden: an integer >= 1, got 0"),
+    ],
+    ids=["data.stage", "model.lr", "model.weight_decay", "model.lr_schedule", "model.hidden"],
+)
+def test_bad_toy_values_name_the_field_and_what_it_allows(make: Callable[[], object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        make()
 
 
 @pytest.mark.parametrize("path", TOY_CONFIGS, ids=lambda p: p.name)
