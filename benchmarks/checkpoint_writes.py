@@ -22,7 +22,8 @@ from pathlib import Path
 import torch
 
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.training.checkpoint_io import AtomicCheckpointIO, load_verified
+from factdyn.training.checkpoint_files import load_verified
+from factdyn.training.checkpoint_io import AtomicCheckpointIO
 
 
 def paper_state(device: str, tiny: bool = False) -> dict:

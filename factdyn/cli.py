@@ -37,7 +37,7 @@ from factdyn.callbacks import (
 from factdyn.checks import ConfigError
 from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.toy import ToyMemory, ToyMemoryData
-from factdyn.training import FactLearner
+from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import (
     install_checkpoint_io,
     refuse_existing_run,

@@ -67,7 +67,9 @@ def test_max_warmup_steps_and_bad_arguments() -> None:
     assert sampler.in_warmup(19) and not sampler.in_warmup(20)
     with pytest.raises(ValueError, match="data.sampler.warmup_individuals"):
         AdaptiveWarmUp(0)
-    with pytest.raises(ValueError, match="data.sampler.warmup_individuals: at most the 1000 training individuals, got 1001"):
+    with pytest.raises(
+        ValueError, match="data.sampler.warmup_individuals: at most the 1000 training individuals, got 1001"
+    ):
         bound(N + 1)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from factdyn.cli import LINKED_FROM_DATA, cli_main
 from factdyn.model import TransformerConfig
-from factdyn.training.checkpoint_io import save_checkpoint_file
+from factdyn.training.checkpoint_files import save_checkpoint_file
 from tests.helpers.runs import tiny_args
 
 AWU = ["--data.sampler", "AdaptiveWarmUp", "--data.sampler.warmup_individuals", "8"]

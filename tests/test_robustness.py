@@ -12,13 +12,13 @@ from factdyn.analysis.runs import read_scalars
 from factdyn.callbacks import NonFiniteLossError
 from factdyn.callbacks.data_stream_recorder import read_stream
 from factdyn.cli import cli_main
-from factdyn.training.checkpoint_io import (
-    AtomicCheckpointIO,
+from factdyn.training.checkpoint_files import (
     CorruptCheckpointError,
     load_verified,
     save_checkpoint_file,
     sidecar,
 )
+from factdyn.training.checkpoint_io import AtomicCheckpointIO
 from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import find_resume_checkpoint
 from tests.helpers.runs import tiny_args

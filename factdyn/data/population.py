@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from factdyn.checks import ConfigError
+
 ROLES: tuple[str, ...] = ("train", "unseen", "new")
 
 EVAL_SETS: tuple[str, ...] = ("val", "unseen", "new")
@@ -81,7 +83,11 @@ def make_populations(
     """Build the disjoint populations named in ``sizes`` (keys from :data:`ROLES`)."""
     space = n_first_names * n_first_names * n_last_names
     if sum(sizes.values()) > space:
-        raise ValueError(f"cannot draw {sum(sizes.values())} unique names from {space} combinations")
+        raise ConfigError(
+            "data.n_individuals + data.n_unseen + data.n_new",
+            f"at most {space} (the distinct first, middle and last name combinations)",
+            sum(sizes.values()),
+        )
     taken = np.empty(0, dtype=np.int64)
     populations = {}
     for role_id, role in enumerate(ROLES):

@@ -13,7 +13,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from factdyn.checks import require_choice, require_int, require_number
-from factdyn.training.checkpoint_io import load_verified
+from factdyn.training.checkpoint_files import load_verified
 from factdyn.training.schedule import LrSchedule, lr_multiplier
 
 

@@ -1,5 +1,6 @@
-"""The training system: the LightningModule and what it owns (metrics, checkpoint I/O, pretrained loading)."""
+"""The training system: the LightningModule (``module``) and what it owns: its metrics, the learning-rate
+schedule, checkpoint files and Lightning's checkpoint plugin, run-directory policy and pretrained loading.
 
-from factdyn.training.module import FactLearner
-
-__all__ = ["FactLearner"]
+Nothing is imported here, so that Lightning-free modules (``checkpoint_files``, ``pretrained``, ``metrics``,
+``schedule``) load without Lightning: ``from factdyn.training.module import FactLearner``.
+"""

@@ -15,7 +15,7 @@ from factdyn.checks import require, require_choice
 from factdyn.data.population import EVAL_SETS, no_knowledge_baseline
 from factdyn.data.resources import ATTRIBUTES
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.training.checkpoint_io import read_verified_bytes
+from factdyn.training.checkpoint_files import read_verified_bytes
 from factdyn.training.metrics import (
     AttributeMetrics,
     slot_sums,

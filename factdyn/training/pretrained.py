@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.training.checkpoint_io import load_verified
+from factdyn.training.checkpoint_files import load_verified
 
 
 @dataclass

@@ -24,7 +24,8 @@ from factdyn.run_layout import (
     holds_a_run,
     version_number,
 )
-from factdyn.training.checkpoint_io import AtomicCheckpointIO, CorruptCheckpointError, load_verified
+from factdyn.training.checkpoint_files import CorruptCheckpointError, load_verified
+from factdyn.training.checkpoint_io import AtomicCheckpointIO
 
 TENSORBOARD_LOGGERS = (
     "lightning.pytorch.loggers.TensorBoardLogger",
