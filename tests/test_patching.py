@@ -177,6 +177,17 @@ def test_reference_resolution_and_loading(tmp_path: Path) -> None:
     torch.testing.assert_close(reference.model(IDX), module.model(IDX))
 
 
+def test_a_checkpoint_with_flat_architecture_fields_still_loads(tmp_path: Path) -> None:
+    """Checkpoints written before ``model.config`` hold the architecture fields at the top level."""
+    module = learner(0)
+    hparams = {k: v for k, v in module.hparams.items() if k != "config"} | module.hparams["config"]
+    path = tmp_path / "flat.ckpt"
+    torch.save({"hyper_parameters": hparams, "state_dict": module.state_dict(), "global_step": 3}, path)
+    reference = load_reference(path)
+    assert reference.model.config == module.config
+    torch.testing.assert_close(reference.model(IDX), module.model(IDX))
+
+
 class _NoContext:
     def __enter__(self):
         return self
