@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from factdyn.callbacks import PhaseDetector
+from factdyn.checks import ConfigError
 from factdyn.cli import cli_main
 from factdyn.dynamics.phases import PhaseThresholds, PhaseTracker, detect_phases
 from tests.helpers.fake_trainer import FakeTrainer
@@ -151,6 +152,21 @@ def test_phase_detector_stops_on_knowledge_and_is_quiet_under_fast_dev_run() -> 
     quiet, dev = PhaseDetector(), FakeTrainer(fast_dev_run=1)
     feed(quiet, dev, STEPS, losses)
     assert quiet.tracker.last_step is None and quiet.plateau_end_step is None
+
+
+def test_a_mistyped_monitor_fails_unless_strict_is_off() -> None:
+    """Like EarlyStopping's ``strict``: a monitor that is never logged would give an empty plateau."""
+    trainer = FakeTrainer()
+    with pytest.raises(
+        ConfigError, match=r"phases.monitor: a logged metric, one of \['baseline/attr_loss', "
+    ):
+        feed(PhaseDetector(monitor="val/attr_los"), trainer, STEPS[:1], three_phase_curve(STEPS)[:1])
+    lenient = PhaseDetector(monitor="val/attr_los", strict=False)
+    feed(lenient, trainer, STEPS, three_phase_curve(STEPS))
+    assert lenient.tracker.last_step is None
+    accuracy = PhaseDetector(thresholds=PhaseThresholds(knowledge_accuracy=0.5), accuracy_monitor="acc")
+    with pytest.raises(ConfigError, match="phases.accuracy_monitor: a logged metric"):
+        feed(accuracy, trainer, STEPS[:1], three_phase_curve(STEPS)[:1])
 
 
 def test_every_run_gets_a_plateau_section(run_tiny) -> None:

@@ -11,7 +11,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from factdyn.callbacks.quiet import quiet
 from factdyn.checks import require_int
-from factdyn.run_layout import step_filename
+from factdyn.run_layout import checkpoint_dir, step_filename
 from factdyn.training.checkpoint_io import AtomicCheckpointIO
 
 
@@ -64,7 +64,7 @@ class CheckpointSchedule(Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self.dirpath is None:
-            self.dirpath = str(Path(trainer.log_dir or trainer.default_root_dir) / "checkpoints")
+            self.dirpath = str(checkpoint_dir(trainer.log_dir or trainer.default_root_dir))
         self._steps = set(checkpoint_steps(self.dense_until, self.every_n_steps, max(trainer.max_steps, 0)))
         io = trainer.strategy.checkpoint_io
         if isinstance(io, AtomicCheckpointIO):
