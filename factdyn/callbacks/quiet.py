@@ -23,8 +23,11 @@ def quiet(trainer: L.Trainer, *, fitting_only: bool = False) -> bool:
 
 def run_dir_to_write(trainer: L.Trainer) -> Path | None:
     """The run directory this process writes files into: rank zero of a real run with a log directory."""
-    # trainer.log_dir broadcasts under DDP: every rank must ask for it (else rank zero hangs), so it is
-    # read before the rank test.
-    if trainer.fast_dev_run or trainer.log_dir is None or not trainer.is_global_zero:
+    if trainer.fast_dev_run:
         return None
-    return Path(trainer.log_dir)
+    # trainer.log_dir is a broadcast under DDP: every rank reads it exactly once here, before the rank test
+    # (a rank that skips it, or reads it twice, leaves the others waiting forever).
+    log_dir = trainer.log_dir
+    if log_dir is None or not trainer.is_global_zero:
+        return None
+    return Path(log_dir)
