@@ -18,7 +18,8 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.data.datamodule import BiographyDataModule
+from factdyn.data.stream import BiographyStream
 
 
 class PerFieldStream(IterableDataset):

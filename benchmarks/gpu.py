@@ -40,7 +40,8 @@ from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder
 from step_profile import StepProfileCallback, profile_loop
 
 from factdyn.data.batches import padded_length
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.data.datamodule import BiographyDataModule
+from factdyn.data.stream import BiographyStream
 from factdyn.model import TransformerConfig
 from factdyn.training.module import FactLearner, compile_model
 

@@ -18,7 +18,8 @@ import torch
 from plain_loop import plain_step  # benchmarks/plain_loop.py: the script folder is on sys.path
 
 from factdyn.data.batches import to_torch
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.data.datamodule import BiographyDataModule
+from factdyn.data.stream import BiographyStream
 from factdyn.model import Transformer, TransformerConfig
 
 SHAPES = {

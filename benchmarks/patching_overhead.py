@@ -23,7 +23,7 @@ import torch
 from factdyn.callbacks import AttentionStatistics
 from factdyn.data import BiographyDataModule
 from factdyn.data.batches import to_torch
-from factdyn.data.datamodule import BiographyStream
+from factdyn.data.stream import BiographyStream
 from factdyn.interp.patching import patched_attention
 from factdyn.model import Transformer, TransformerConfig
 

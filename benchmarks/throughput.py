@@ -19,7 +19,8 @@ from data_pipeline import one_core_rate  # benchmarks/: the script folder is on 
 from plain_loop import plain_step
 
 from factdyn.data.batches import to_torch
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.data.datamodule import BiographyDataModule
+from factdyn.data.stream import BiographyStream
 from factdyn.model import TransformerConfig
 from factdyn.training.module import FactLearner
 

@@ -12,8 +12,9 @@ import torch
 import yaml
 
 from factdyn.cli import cli_main
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.data.datamodule import BiographyDataModule
 from factdyn.data.resources import ATTRIBUTES
+from factdyn.data.stream import BiographyStream
 from factdyn.model import Transformer, TransformerConfig
 from factdyn.sweep import RunSpec, Sweep
 from tests.conftest import CONFIGS, REPO

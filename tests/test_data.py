@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream, default_corpus
+from factdyn.data.corpus import default_corpus
+from factdyn.data.datamodule import BiographyDataModule
 from factdyn.data.resources import ATTRIBUTES, load_resources
+from factdyn.data.stream import BiographyStream
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def test_ddp_two_processes_draw_their_own_batches(tmp_path: Path) -> None:
 
     dm = cli_main(tiny_args(tmp_path / "unused")[1:], run=False).datamodule
     dm.setup()
-    from factdyn.data.datamodule import BiographyStream
+    from factdyn.data.stream import BiographyStream
 
     ranks = [json.loads((record / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert all(r["world_size"] == 2 for r in ranks)

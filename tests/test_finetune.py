@@ -48,7 +48,7 @@ def test_finetune_starts_from_the_checkpoint_and_tracks_old_and_new(run_tiny, tm
 
 def test_finetune_refuses_a_checkpoint_of_another_architecture(run_tiny, tmp_path: Path) -> None:
     _, pre_dir = run_tiny()
-    with pytest.raises(ValueError, match=r"model.init_checkpoint: .* d_model: checkpoint 16 != model 32"):
+    with pytest.raises(ValueError, match=r"model.init_checkpoint: .*\(d_model: checkpoint 16 != model 32\)"):
         _finetune(tmp_path, pre_dir / "checkpoints" / "last.ckpt", "--model.config.d_model", "32")
 
 

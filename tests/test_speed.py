@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from factdyn.data.batches import padded_length, to_torch
-from factdyn.data.datamodule import BiographyDataModule, BiographyStream
+from factdyn.data.datamodule import BiographyDataModule
+from factdyn.data.stream import BiographyStream
 from factdyn.model import TransformerConfig
 from factdyn.training.module import compile_model
 from tests.helpers.runs import tiny_args
@@ -92,7 +93,7 @@ def test_pad_to_multiple_rounds_the_input_length_and_keeps_the_stream() -> None:
         assert torch.equal(padded["tokens"][:, :L0], plain["tokens"])
         assert (padded["tokens"][:, L0:] == 0).all() and (padded["value_slot"][:, L0:] == -1).all()
         assert torch.equal(padded["value_slot"][:, :L0], plain["value_slot"])
-    with pytest.raises(ValueError, match="data.pad_to_multiple must be >= 1"):
+    with pytest.raises(ValueError, match="data.pad_to_multiple: an integer >= 1, got 0"):
         BiographyDataModule(pad_to_multiple=0)
 
 
