@@ -138,7 +138,7 @@ def test_resume_last_falls_back_to_newest_valid_and_matches(tmp_path: Path) -> N
     found = find_resume_checkpoint(run_dir.parent)
     assert found is not None and found[0].name == "step=00000008.ckpt" and len(found[2]) == 2
 
-    with pytest.warns(UserWarning, match="skipping corrupt checkpoint .*last.ckpt"):
+    with pytest.warns(UserWarning, match="skipping checkpoint .*last.ckpt"):
         resumed = cli_main(
             tiny_args(tmp_path / "logs", "--trainer.max_steps", "12", RECORD, "--ckpt_path", "last")
         )

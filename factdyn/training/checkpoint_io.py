@@ -28,6 +28,14 @@ from factdyn.training.checkpoint_files import (
 FORMAT = 1
 """Version of the ``checkpoint["factdyn"]`` record."""
 
+WITHOUT_OPTIMIZER: dict[str, bool] = {"optimizer_state": False}
+"""``storage_options`` of a save that leaves out the optimizer state (AdamW's moments: twice the weights)."""
+
+
+def has_optimizer_state(checkpoint: dict[str, Any]) -> bool:
+    """Whether a checkpoint can resume a run exactly (a lean scheduled checkpoint cannot)."""
+    return "optimizer_states" in checkpoint
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning ``CheckpointIO``: atomic writes with a hash sidecar, verified loads, run metadata.
@@ -59,12 +67,18 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
     ) -> None:
+        keep_optimizer = True
         if storage_options is not None:
-            raise TypeError(f"{type(self).__name__} does not support storage_options")
+            if set(storage_options) != set(WITHOUT_OPTIMIZER):
+                raise TypeError(f"{type(self).__name__} takes only storage_options={WITHOUT_OPTIMIZER}")
+            keep_optimizer = bool(storage_options["optimizer_state"])
+        if not keep_optimizer:
+            checkpoint = {k: v for k, v in checkpoint.items() if k != "optimizer_states"}
         checkpoint["factdyn"] = {
             "format": FORMAT,
             "step": int(checkpoint.get("global_step", -1)),
             "config": self.config,
+            "optimizer_state": keep_optimizer,
         }
         path = Path(path)
         # Same state: same step, same contents, and the same loop progress (an evaluation in between would

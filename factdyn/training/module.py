@@ -144,6 +144,12 @@ class FactLearner(L.LightningModule):
             "a checkpoint that matches this model and data (" + "; ".join(found) + ")",
             self.hparams.init_checkpoint,
         )
+        require(
+            not self.hparams.init_optimizer_state or source.optimizer_states is not None,
+            "model.init_optimizer_state",
+            "false for a checkpoint without optimizer state (a lean scheduled one; last.ckpt has it)",
+            True,
+        )
         self.model.load_state_dict(source.model.state_dict())
         self._init_optimizer_states = source.optimizer_states
 

@@ -25,7 +25,7 @@ from factdyn.run_layout import (
     version_number,
 )
 from factdyn.training.checkpoint_files import CorruptCheckpointError, load_verified
-from factdyn.training.checkpoint_io import AtomicCheckpointIO
+from factdyn.training.checkpoint_io import AtomicCheckpointIO, has_optimizer_state
 
 TENSORBOARD_LOGGERS = (
     "lightning.pytorch.loggers.TensorBoardLogger",
@@ -40,8 +40,9 @@ def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str]
 
     Runs are tried newest version first; within a run, checkpoints newest file first (``last.ckpt`` and the
     scheduled ``step=*.ckpt`` files). Returns ``(path, run_dir, skipped, checkpoint)`` where ``skipped`` lists
-    one line per corrupt checkpoint passed over and ``checkpoint`` is the loaded file (verifying it loads it
-    anyway), or ``None`` when there is no valid checkpoint.
+    one line per checkpoint passed over (corrupt, or lean: without the optimizer state a resume needs) and
+    ``checkpoint`` is the loaded file (verifying it loads it anyway), or ``None`` when there is no valid
+    checkpoint.
     """
     root = Path(runs_root)
     if not root.is_dir():
@@ -63,6 +64,9 @@ def find_resume_checkpoint(runs_root: str | Path) -> tuple[Path, Path, list[str]
                 checkpoint = load_verified(path)
             except CorruptCheckpointError as err:
                 skipped.append(str(err))
+                continue
+            if not has_optimizer_state(checkpoint):
+                skipped.append(f"{path}: no optimizer state (a lean scheduled checkpoint), cannot resume")
                 continue
             return path, run_dir, skipped, checkpoint
     return None
@@ -93,17 +97,24 @@ def resolve_resume(ckpt_path: str, runs_root: Path | None) -> ResumePoint:
         if found is None:
             raise FileNotFoundError(
                 f"ckpt_path: 'last' found no valid checkpoint under {runs_root}/version_*/checkpoints "
-                "(start without --ckpt_path, or pass a checkpoint file)"
+                "(lean scheduled ones, without optimizer state, cannot resume; start without --ckpt_path, or "
+                "pass a checkpoint file)"
             )
         path, run_dir, skipped, checkpoint = found
         for line in skipped:
-            rank_zero_warn(f"skipping corrupt checkpoint {line}")
+            rank_zero_warn(f"skipping checkpoint {line}")
         return ResumePoint(path, int(checkpoint.get("global_step", 0)), run_dir)
     if ckpt_path in LIGHTNING_CKPT_WORDS or str(ckpt_path).startswith("registry:"):
         raise ConfigError("ckpt_path", "'last' or a checkpoint file for fit", ckpt_path)
     path = Path(ckpt_path)
-    # A one-line error for a missing or corrupt file, before any run directory exists.
+    # A one-line error for a missing, corrupt or lean file, before any run directory exists.
     checkpoint = load_verified(path)
+    if not has_optimizer_state(checkpoint):
+        raise ConfigError(
+            "ckpt_path",
+            "a checkpoint with its optimizer state (last.ckpt; scheduled ones may be lean)",
+            str(path),
+        )
     run_dir: Path | None = path.resolve().parent.parent
     if runs_root is None or run_dir.parent != runs_root.resolve():
         run_dir = None
