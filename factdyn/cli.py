@@ -36,6 +36,7 @@ from factdyn.callbacks import (
 )
 from factdyn.checks import ConfigError
 from factdyn.data import BiographyDataModule, IndividualSampler
+from factdyn.process import keep_freed_memory
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import (
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: ``factdyn <subcommand> ...``, ``factdyn toy <subcommand> ...``, ``factdyn sweep ...`` or
     ``factdyn report ...`` (the last two are plain argparse programs, not LightningCLI)."""
     words = list(argv) if argv is not None else sys.argv[1:]
+    keep_freed_memory()  # before anything allocates: see factdyn/process.py
     if words[:1] == ["sweep"]:
         from factdyn.sweep import main as sweep_main
 
