@@ -1,4 +1,5 @@
-"""Data: synthetic biographies of fictional individuals. Never imports the model or Lightning modules."""
+"""Data: synthetic biographies of fictional individuals. Never imports the model or the training system;
+only ``datamodule`` (the LightningDataModule) imports Lightning."""
 
 from factdyn.data.datamodule import BiographyDataModule
 from factdyn.data.samplers import (
