@@ -2,8 +2,14 @@
 
     python benchmarks/throughput.py                 # quickstart-sized model on CPU
     python benchmarks/throughput.py --preset paper --device cuda --precision bf16-mixed
+    python benchmarks/throughput.py --as-run        # the quickstart as `factdyn fit` runs it (CPU)
 
 Prints medians over ``--repeats`` alternating runs (machines are noisy) and the ratio factdyn / plain loop.
+
+``--as-run`` compares in separate processes: ``factdyn fit`` on ``configs/quickstart.yaml`` with its
+callbacks, defaults and process settings (``factdyn.process``), against a plain loop in a process with
+none of them, on the same model and the DataModule that config builds. Each process also reports the
+system share of its CPU time.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -24,6 +31,7 @@ from factdyn.data.stream import BiographyStream
 from factdyn.model import TransformerConfig
 from factdyn.training.module import FactLearner
 
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
 PRESETS = {
     "quickstart": dict(n_layer=4, n_head=4, d_model=128, d_mlp=512, batch_size=32, n_individuals=2000),
     "tiny": dict(n_layer=2, n_head=2, d_model=32, d_mlp=64, batch_size=16, n_individuals=500),
@@ -117,6 +125,83 @@ def factdyn_fit(dm: BiographyDataModule, p: dict, steps: int, device: str, preci
     return timer.times
 
 
+def as_run_child(role: str, steps: int, out: str) -> None:
+    """One process of ``--as-run``: the CLI's own fit (``role == "fit"``) or a plain loop."""
+    import json
+    import resource
+    import tempfile
+
+    from factdyn.cli import cli_main
+    from factdyn.process import keep_freed_memory
+
+    if role == "fit":
+        keep_freed_memory()  # what the factdyn command does first
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["--config", str(QUICKSTART), "--trainer.max_steps", str(steps)]  # run=False: no subcommand
+        args += ["--trainer.limit_val_batches", "0", "--trainer.enable_progress_bar", "false"]
+        args += ["--trainer.logger.init_args.save_dir", tmp]
+        cli = cli_main(args, run=False)
+        dm = cli.datamodule
+        if role == "fit":
+            timer = StepTimer()
+            cli.trainer.callbacks.append(timer)
+            cli.trainer.fit(cli.model, datamodule=dm)
+            times = timer.times
+        else:
+            dm.setup("fit")
+            net = cli.model.model
+            opt = torch.optim.AdamW(net.optimizer_groups(0.1), lr=3e-3, betas=(0.9, 0.95), fused=True)
+            stream = BiographyStream(
+                dm.assembler, dm.train_population, dm.sampler, dm.batch_size, dm.seed, 0, 0, True
+            )
+            times = []
+            for step in range(steps):
+                start = time.perf_counter()
+                plain_step(
+                    net, opt, to_torch(stream.batch_at(step))["tokens"], torch.autocast("cpu", enabled=False)
+                )
+                times.append(time.perf_counter() - start)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    Path(out).write_text(json.dumps({"times": times, "user": ru.ru_utime, "sys": ru.ru_stime}))
+
+
+def as_run(steps: int, warmup: int, repeats: int) -> None:
+    """``--as-run``: each loop in its own process, alternating, medians of ``repeats``."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    runs: dict[str, list[dict]] = {"plain": [], "fit": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            for role in runs:
+                out = Path(tmp) / f"{role}{i}.json"
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--as-run-child",
+                    role,
+                    "--steps",
+                    str(steps),
+                    "--out",
+                    str(out),
+                ]
+                subprocess.run(cmd, check=True, capture_output=True)
+                runs[role].append(json.loads(out.read_text()))
+    step = {r: statistics.median(statistics.median(x["times"][warmup:]) for x in v) for r, v in runs.items()}
+    for role, name in (("plain", "plain PyTorch loop"), ("fit", "factdyn fit")):
+        share = statistics.median(x["sys"] / (x["user"] + x["sys"]) for x in runs[role])
+        print(
+            f"{name + ':':<20} {step[role] * 1e3:.1f} ms/step  system {share:.1%} of the process's CPU time"
+        )
+    print(
+        f"ratio factdyn / plain (time per step): {step['fit'] / step['plain']:.3f}  "
+        f"[quickstart config as run, separate processes, {repeats} rounds, torch threads "
+        f"{torch.get_num_threads()}]"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -127,7 +212,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--as-run", action="store_true", help="the quickstart as `factdyn fit` runs it")
+    parser.add_argument("--as-run-child", choices=["plain", "fit"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.as_run_child:
+        as_run_child(args.as_run_child, args.steps, args.out)
+        return
+    if args.as_run:
+        as_run(args.steps, args.warmup, args.repeats)
+        return
     p = PRESETS[args.preset]
     dm = datamodule(p)
     stream = BiographyStream(dm.assembler, dm.populations["train"], dm.sampler, dm.batch_size, 0, 0, 0, True)
