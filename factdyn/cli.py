@@ -270,7 +270,6 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: ``factdyn <subcommand> ...``, ``factdyn toy <subcommand> ...``, ``factdyn sweep ...`` or
     ``factdyn report ...`` (the last two are plain argparse programs, not LightningCLI)."""
     words = list(argv) if argv is not None else sys.argv[1:]
-    keep_freed_memory()  # before anything allocates: see factdyn/process.py
     if words[:1] == ["sweep"]:
         from factdyn.sweep import main as sweep_main
 
@@ -283,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
 
         report_main(words[1:])
         return
+    # Before the LightningCLI builds anything: see factdyn/process.py. The sweep and report programs above
+    # train nothing (a sweep's runs are factdyn processes of their own).
+    keep_freed_memory()
     toy = words[:1] == ["toy"]
     run_cli = toy_cli_main if toy else cli_main
     if argv is not None:

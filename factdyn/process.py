@@ -15,7 +15,6 @@ keeps its peak).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD = -1
@@ -33,11 +32,9 @@ def keep_freed_memory() -> bool:
     """
     if os.environ.get(ENV_SWITCH, "1") == "0":
         return False
-    name = ctypes.util.find_library("c")
     try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
+        # The process's own symbols: the C library it already runs on, without searching for one.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        mallopt = None
-    if mallopt is None:
         return False
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -24,7 +24,6 @@ from pathlib import Path
 
 VERSION_PREFIX = "version_"
 CONFIG = "config.yaml"
-HPARAMS = "hparams.yaml"
 EVENTS_GLOB = "events.out.tfevents.*"
 SAMPLER = "sampler.json"
 EXPOSURES = "exposures.csv"
@@ -83,8 +82,9 @@ def is_resumable(run_dir: str | Path) -> bool:
 def holds_a_run(run_dir: str | Path) -> bool:
     """Whether a directory already holds a run (TensorBoard events or any checkpoint)."""
     run_dir = Path(run_dir)
-    return run_dir.is_dir() and (any(run_dir.glob(EVENTS_GLOB)) or any(run_dir.rglob(CHECKPOINT_GLOB)))
+    return run_dir.is_dir() and (any(run_dir.glob(EVENTS_GLOB)) or has_checkpoint(run_dir))
 
 
 def has_checkpoint(run_dir: str | Path) -> bool:
+    """Whether a directory holds a checkpoint anywhere below it."""
     return Path(run_dir).is_dir() and any(Path(run_dir).rglob(CHECKPOINT_GLOB))

@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from factdyn.analysis.report.run_info import flatten
 from factdyn.cli import cli_main
 from factdyn.data.datamodule import BiographyDataModule
 from factdyn.data.resources import ATTRIBUTES
@@ -45,17 +46,6 @@ def nested(mapping: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         mapping = mapping[part]
     return mapping
-
-
-def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"config": {"n_layer": 4}}`` -> ``{"config.n_layer": 4}``."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 # --- model-size presets --------------------------------------------------------------------------------

@@ -125,8 +125,6 @@ class BiographyDataModule(L.LightningDataModule):
         self.save_hyperparameters(ignore=["sampler"])
         self.train_roles = train_roles
         self.n_individuals = n_individuals
-        self.n_unseen = n_unseen
-        self.n_new = n_new
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.seed = seed

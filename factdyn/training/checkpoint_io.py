@@ -2,8 +2,8 @@
 
 Every save goes through :func:`~factdyn.training.checkpoint_files.save_checkpoint_file` (atomic, hashed)
 and every load through :func:`~factdyn.training.checkpoint_files.load_verified`. The checkpoint dict also
-carries ``checkpoint["factdyn"] = {"step", "config", "format"}``: the global step and the resolved run
-configuration (YAML) it was written with.
+carries ``checkpoint["factdyn"] = {"step", "config", "format", "optimizer_state"}``: the global step, the
+resolved run configuration (YAML) it was written with, and whether AdamW's moments are in it.
 """
 
 from __future__ import annotations

@@ -119,6 +119,12 @@ class IndividualSampler:
     def _seeded_rng(self, salt: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, salt])
 
+    def _subset_buckets(self, subset: np.ndarray) -> np.ndarray:
+        """Bucket 0 for the individuals of ``subset``, 1 for the others."""
+        b = np.ones(self.n_individuals, dtype=np.int64)
+        b[subset] = 0
+        return b
+
     def _seeded_subset(self, salt: int, size: int) -> np.ndarray:
         """A seeded random subset of ``size`` individuals, sorted."""
         return np.sort(self._seeded_rng(salt).permutation(self.n_individuals)[:size])

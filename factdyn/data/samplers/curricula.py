@@ -65,9 +65,7 @@ class WarmUp(IndividualSampler):
 
     def buckets(self) -> np.ndarray:
         """0 for the warm-up subset, 1 for the others."""
-        b = np.ones(self.n_individuals, dtype=np.int64)
-        b[self.subset] = 0
-        return b
+        return self._subset_buckets(self.subset)
 
     def describe(self) -> dict[str, Any]:
         return {

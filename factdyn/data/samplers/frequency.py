@@ -105,9 +105,7 @@ class Celebrities(IndividualSampler):
 
     def buckets(self) -> np.ndarray:
         """0 for celebrities, 1 for the others."""
-        b = np.ones(self.n_individuals, dtype=np.int64)
-        b[self.celebrities] = 0
-        return b
+        return self._subset_buckets(self.celebrities)
 
     def celebrity_fraction(self) -> float:
         """Expected fraction of sampled biographies that are about a celebrity."""
