@@ -235,3 +235,18 @@ def test_gpu_session_script_previews_on_cpu(script: str, tmp_path) -> None:
     assert kept, out  # every session keeps gpu.py's first results.md (as <folder>_results.md)
     for results in kept:  # gpu.py lists a mode that raised as failed
         assert "failed" not in results.read_text(), results.name
+
+
+def test_compile_without_a_cpu_compiler_trains_eagerly_with_a_warning(run_tiny, monkeypatch) -> None:
+    """``model.compile: true`` (the quickstart's setting) on a machine with no C++ compiler: eager, warned.
+
+    Without the check inductor would raise at the first training step, after the run directory exists.
+    """
+    import factdyn.training.module as module
+
+    monkeypatch.setattr(module, "cpu_compiler", lambda: None)
+    with pytest.warns(UserWarning, match="model.compile: no C\\+\\+ compiler found"):
+        cli, _ = run_tiny("--model.compile=true")
+    assert cli.trainer.global_step == 8
+    assert cli.model._forward is cli.model.model
+

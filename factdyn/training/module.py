@@ -9,6 +9,7 @@ from typing import Any, Literal, get_args
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch.optim.lr_scheduler import LambdaLR
 
 from factdyn.checks import require, require_choice
@@ -16,6 +17,7 @@ from factdyn.data.population import EVAL_SETS, no_knowledge_baseline
 from factdyn.data.resources import ATTRIBUTES
 from factdyn.model import Transformer, TransformerConfig
 from factdyn.training.checkpoint_files import read_verified_bytes
+from factdyn.training.compilation import compile_model, cpu_compiler
 from factdyn.training.metrics import (
     AttributeMetrics,
     slot_sums,
@@ -27,15 +29,6 @@ from factdyn.training.schedule import LrSchedule, check_schedule, lr_multiplier
 
 N_SLOTS = len(ATTRIBUTES)
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
-
-
-def compile_model(
-    model: torch.nn.Module, mode: str = "default", dynamic: bool | None = True, backend: str = "inductor"
-) -> torch.nn.Module:
-    """``torch.compile`` the Transformer; ``backend="eager"`` lets tests count recompilations cheaply."""
-    return torch.compile(
-        model, mode=None if backend != "inductor" else mode, dynamic=dynamic, backend=backend
-    )
 
 
 class FactLearner(L.LightningModule):
@@ -154,6 +147,13 @@ class FactLearner(L.LightningModule):
         self._init_optimizer_states = source.optimizer_states
 
     def on_fit_start(self) -> None:
+        if self.hparams.compile and self.device.type == "cpu" and cpu_compiler() is None:
+            # Inductor would fail at the first step; the run is the same, only slower, when eager.
+            rank_zero_warn(
+                "model.compile: no C++ compiler found (inductor's CPU backend needs g++ or clang++, or $CXX);"
+                " training eagerly"
+            )
+            self.__dict__["_forward"] = self.model
         # Before training starts, so the step-0 checkpoint (written at train start) holds these states too.
         states = getattr(self, "_init_optimizer_states", None)
         if states and self.trainer.ckpt_path is None:
