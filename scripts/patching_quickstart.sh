@@ -11,10 +11,10 @@
 # Runs land in $LOGS/$NAME/{reference,ref<R>_start<S>}; finished runs (with summary.json) are skipped, so an
 # interrupted sweep resumes where it stopped. Results: `python -m factdyn.analysis.patching $LOGS/$NAME`.
 #
-# Environment (defaults for configs/quickstart.yaml, 2500 steps):
+# Environment (defaults for configs/quickstart.yaml, 2000 steps):
 #   CONFIG            base config                                   (configs/quickstart.yaml)
-#   REFS              reference steps: 0, early, mid-plateau, end of plateau, end   ("0 250 750 1250 3000": the quickstart's phases)
-#   STARTS            patching start steps                          ("0 250 750 1250")
+#   REFS              reference steps: 0, early, mid-plateau, end of plateau, end   ("0 250 500 750 2000": the quickstart's phases)
+#   STARTS            patching start steps                          ("0 250 500 750")
 #   CHECKPOINT_EVERY  reference checkpoint period after the dense log-spaced part (250); every step in
 #                     REFS must be a checkpoint: 0, powers of two up to checkpoints.dense_until, multiples
 #                     of CHECKPOINT_EVERY, or the last step
@@ -25,8 +25,8 @@
 set -euo pipefail
 
 CONFIG=${CONFIG:-configs/quickstart.yaml}
-REFS=${REFS:-"0 250 750 1250 3000"}
-STARTS=${STARTS:-"0 250 750 1250"}
+REFS=${REFS:-"0 250 500 750 2000"}
+STARTS=${STARTS:-"0 250 500 750"}
 CHECKPOINT_EVERY=${CHECKPOINT_EVERY:-250}
 LOGS=${LOGS:-logs}
 NAME=${NAME:-patching}
