@@ -48,10 +48,9 @@ class _Feed:
         elif kind in (bytes, bytearray):
             self.put(b"Y" if kind is bytes else b"A", bytes(obj))
         elif kind in _MAPPINGS:
-            self.put(_MAPPINGS[kind], len(obj).to_bytes(8, "little"))
-            for key, value in obj.items():
-                if where == "" and key == CONTENT_HASH:
-                    continue
+            items = [(k, v) for k, v in obj.items() if not (where == "" and k == CONTENT_HASH)]
+            self.put(_MAPPINGS[kind], len(items).to_bytes(8, "little"))
+            for key, value in items:
                 self.walk(key, f"{where}/{key!r}")
                 self.walk(value, f"{where}/{key}")
         elif kind in _SEQUENCES:

@@ -24,9 +24,7 @@ _REASONS = {
 def write_error(err: OSError, path: str | Path) -> OSError:
     """``err`` as one line naming ``path`` (the file the caller was writing), with the same errno."""
     reason = _REASONS.get(err.errno) or (err.strerror or str(err)).lower()
-    out = OSError(err.errno, f"{reason} while writing {path}")
-    out.filename = str(path)
-    return out
+    return OSError(err.errno, f"{reason} while writing {path}")
 
 
 @contextmanager
