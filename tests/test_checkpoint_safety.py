@@ -74,6 +74,11 @@ def test_the_crafted_file_does_run_code_when_unpickled_unsafely(evil) -> None:
     assert marker.exists()  # so its absence below means the loader refused it
 
 
+def _from_stream(path: Path) -> FactLearner:
+    with open(path, "rb") as f:
+        return FactLearner.load_from_checkpoint(f)
+
+
 LOADERS = {
     "load_verified": load_verified,
     "read_verified_bytes": read_verified_bytes,
@@ -85,6 +90,7 @@ LOADERS = {
     "load_pretrained": load_pretrained,
     "load_reference (attention patching)": load_reference,
     "FactLearner.load_from_checkpoint": FactLearner.load_from_checkpoint,
+    "FactLearner.load_from_checkpoint(stream)": lambda p: _from_stream(p),
 }
 
 

@@ -253,6 +253,13 @@ def read_verified_bytes(path: str | Path) -> bytes:
     return _load(path, "cpu")[1]
 
 
+def check_checkpoint_bytes(data: bytes, name: str) -> None:
+    """The checks of :func:`load_verified` on a checkpoint already read from a stream (no sidecar to check):
+    a safe load, then the content hash. ``name`` labels the one-line errors."""
+    checkpoint = _unpickle(data, Path(name), "cpu")
+    _check_content(checkpoint, Path(name), had_sidecar=False)
+
+
 def is_valid(path: str | Path) -> bool:
     """Whether ``path`` loads and matches its hashes (loads it fully)."""
     try:
