@@ -374,3 +374,22 @@ def test_a_bare_state_dict_as_the_toy_init_checkpoint(tmp_path: Path) -> None:
               "--trainer.logger.init_args.save_dir", str(tmp_path / "logs"),
               "--model.init_checkpoint", str(path), "--trainer.max_steps", "2"])  # fmt: skip
     one_line_naming(err.value, path)
+
+
+def test_factdyns_own_checkpoints_need_no_allow_list(run_tiny) -> None:
+    """Stateful sampler and callbacks, lean and full checkpoints: plain torch.load(weights_only=True) reads
+    them all, and they name no global outside torch's defaults."""
+    _, run_dir = run_tiny(
+        "--data.sampler", "AdaptiveWarmUp", "--data.sampler.warmup_individuals", "8",
+        "--trainer.callbacks+=factdyn.callbacks.AdaptiveWarmUpSwitch",
+        "--trainer.callbacks+=factdyn.callbacks.AttentionStatistics",
+        "--trainer.callbacks+=factdyn.callbacks.DataStreamRecorder",
+        "--checkpoints.optimizer_state", "false", "--trainer.max_steps", "4",
+    )  # fmt: skip
+    paths = sorted((run_dir / "checkpoints").glob("*.ckpt"))
+    assert len(paths) == 5  # steps 0, 1, 2, 4 (lean), last
+    for path in paths:
+        assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == []
+        checkpoint = torch.load(path, weights_only=True)
+        assert checkpoint["factdyn"]["format"] == 2 and CONTENT_HASH in checkpoint
+        assert load_verified(path)["global_step"] == checkpoint["global_step"]
