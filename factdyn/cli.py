@@ -38,6 +38,8 @@ from factdyn.checks import ConfigError
 from factdyn.data import BiographyDataModule, IndividualSampler
 from factdyn.process import keep_freed_memory
 from factdyn.toy import ToyMemory, ToyMemoryData
+from factdyn.training.checkpoint_io import load_lightning_checkpoint
+from factdyn.training.disk import require_writable
 from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import (
     install_checkpoint_io,
@@ -160,6 +162,10 @@ class FactdynCLI(LightningCLI):
             raise ConfigError("seed_everything", f"an integer in [0, {2**32 - 1}] or true/false", seed)
         super()._set_seed()
 
+    def _parse_ckpt_path(self) -> None:
+        verify_ckpt_path(self.config)
+        super()._parse_ckpt_path()
+
     # --- before instantiation: resolve --ckpt_path, continue in the resumed run's directory ---------------
     def before_instantiate_classes(self) -> None:
         self.resume_dir: Path | None = None
@@ -186,6 +192,7 @@ class FactdynCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
         install_checkpoint_io(trainer, resolved_config(self))
+        check_log_dir(trainer, self.subcommand)
         if self.subcommand == "fit" and not trainer.fast_dev_run:
             if self.resume_dir is None and trainer.log_dir is not None:
                 refuse_existing_run(trainer.log_dir)
@@ -204,6 +211,23 @@ class FactdynCLI(LightningCLI):
             if log_dir is not None and not existed and subcommand == "fit":
                 remove_failed_run(log_dir)
             raise
+
+
+def verify_ckpt_path(config: Any) -> None:
+    """Before LightningCLI's own ``torch.load`` of ``--ckpt_path`` (it reads the file's hyperparameters): a
+    one-line error naming an empty, truncated, corrupt, unsafe or foreign file."""
+    subcommand = config.get("subcommand")
+    path = config[subcommand].get("ckpt_path") if subcommand else None
+    if path and Path(path).is_file():
+        load_lightning_checkpoint(path)
+
+
+def check_log_dir(trainer: Trainer, subcommand: str | None) -> None:
+    """A one-line error, before anything runs, when the run directory cannot be written (read-only)."""
+    if trainer.fast_dev_run or trainer.log_dir is None or (subcommand != "fit" and not trainer.loggers):
+        return
+    field = "trainer.logger.init_args.save_dir" if trainer.loggers else "trainer.default_root_dir"
+    require_writable(trainer.log_dir, field)
 
 
 def resolved_config(cli: LightningCLI) -> str | None:
@@ -248,9 +272,14 @@ class ToyCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults({"last_checkpoint.save_last": True, "last_checkpoint.save_top_k": 0})
 
+    def _parse_ckpt_path(self) -> None:
+        verify_ckpt_path(self.config)
+        super()._parse_ckpt_path()
+
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = super().instantiate_trainer(**kwargs)
         install_checkpoint_io(trainer, resolved_config(self))
+        check_log_dir(trainer, self.subcommand)
         return trainer
 
 

@@ -124,7 +124,7 @@ def test_checkpoints_record_step_config_and_verify_on_load(run_tiny, tmp_path: P
     assert sidecar(run_dir / "checkpoints" / "last.ckpt").is_file()
     assert not list(run_dir.rglob("*.tmp"))
     corrupt(ckpt, "flip")
-    with pytest.raises(CorruptCheckpointError, match="step=00000004.ckpt: content hash mismatch"):
+    with pytest.raises(CorruptCheckpointError, match="step=00000004.ckpt: file hash mismatch"):
         FactLearner.load_from_checkpoint(ckpt)
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from factdyn.checks import require_choice, require_int, require_number
-from factdyn.training.checkpoint_files import load_verified
+from factdyn.training.checkpoint_files import CheckpointError, load_verified
 from factdyn.training.schedule import LrSchedule, lr_multiplier
 
 
@@ -61,8 +61,20 @@ class ToyMemory(L.LightningModule):
             raise FileNotFoundError(
                 f"model.init_checkpoint: no such file {path!r} (run the pre-training first)"
             )
-        state = load_verified(path)["state_dict"]
-        self.load_state_dict(state)
+        state = load_verified(path).get("state_dict")  # safe and hash-checked: one-line errors
+        if not isinstance(state, dict):
+            raise CheckpointError(
+                f"{path}: not a ToyMemory checkpoint (no 'state_dict'): pass the pre-training's "
+                "<run>/checkpoints/last.ckpt as model.init_checkpoint"
+            )
+        try:
+            self.load_state_dict(state)
+        except RuntimeError as err:
+            detail = "; ".join(line.strip() for line in str(err).strip().splitlines()[1:])[:300]
+            raise CheckpointError(
+                f"{path}: its weights do not fit this ToyMemory (model.dim, model.hidden, "
+                f"model.n_classes must match the pre-training: {detail})"
+            ) from err
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = F.cross_entropy(self(batch["keys"]), batch["labels"])

@@ -1,9 +1,11 @@
 """AtomicCheckpointIO: Lightning's checkpoint plugin over factdyn's checkpoint files.
 
-Every save goes through :func:`~factdyn.training.checkpoint_files.save_checkpoint_file` (atomic, hashed)
-and every load through :func:`~factdyn.training.checkpoint_files.load_verified`. The checkpoint dict also
-carries ``checkpoint["factdyn"] = {"step", "config", "format", "optimizer_state"}``: the global step, the
-resolved run configuration (YAML) it was written with, and whether AdamW's moments are in it.
+Every save goes through :func:`~factdyn.training.checkpoint_files.save_checkpoint_file` (atomic, with a
+content hash inside and a hash sidecar) and every load through
+:func:`~factdyn.training.checkpoint_files.load_verified` (``torch.load(weights_only=True)``, both hashes
+checked): Lightning's resume, ``validate`` / ``test`` with ``ckpt_path``. The checkpoint dict also carries
+``checkpoint["factdyn"] = {"step", "config", "format", "optimizer_state"}``: the global step, the resolved run
+configuration (YAML) it was written with, and whether AdamW's moments are in it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning_utilities.core.apply_func import apply_to_collection
 
 from factdyn.training.checkpoint_files import (
+    RECORD,
+    CheckpointError,
     link_checkpoint_file,
     load_verified,
     save_checkpoint_file,
     sidecar,
 )
+from factdyn.training.content_hash import check_loadable
 
-FORMAT = 1
-"""Version of the ``checkpoint["factdyn"]`` record."""
+FORMAT = 2
+"""Version of the ``checkpoint["factdyn"]`` record (2: the file carries a content hash)."""
 
 WITHOUT_OPTIMIZER: dict[str, bool] = {"optimizer_state": False}
 """``storage_options`` of a save that leaves out the optimizer state (AdamW's moments: twice the weights)."""
@@ -74,7 +79,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             keep_optimizer = bool(storage_options["optimizer_state"])
         if not keep_optimizer:
             checkpoint = {k: v for k, v in checkpoint.items() if k != "optimizer_states"}
-        checkpoint["factdyn"] = {
+        checkpoint[RECORD] = {
             "format": FORMAT,
             "step": int(checkpoint.get("global_step", -1)),
             "config": self.config,
@@ -84,7 +89,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         # Same state: same step, same contents, and the same loop progress (an evaluation in between would
         # have moved it, and with it the callbacks' states).
         key = (
-            checkpoint["factdyn"]["step"],
+            checkpoint[RECORD]["step"],
             checkpoint.get("epoch"),
             tuple(sorted(checkpoint)),
             repr(checkpoint.get("loops")),
@@ -94,6 +99,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             source = self._previous[1]
         else:
             self._previous = (key, path)
+        # Here, not in the writer thread: a value that would not load back fails the first save, in the loop.
+        check_loadable(checkpoint)
         if not self.background:
             self._store(checkpoint, path, source)
             return
@@ -133,12 +140,27 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         map_location: Callable | Any = lambda storage, loc: storage,
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
-        # Lightning checkpoints hold non-tensor objects (hyperparameters, callback states).
-        return load_verified(
-            path, map_location=map_location, weights_only=False if weights_only is None else weights_only
-        )
+        """Load through :func:`~factdyn.training.checkpoint_files.load_verified`: always
+        ``weights_only=True`` (factdyn's checkpoints need nothing else), whatever Lightning passes."""
+        return load_verified(path, map_location=map_location)
 
     def remove_checkpoint(self, path: str | Path) -> None:
         super().remove_checkpoint(path)
         if sidecar(path).is_file():
             sidecar(path).unlink()
+
+
+def load_lightning_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A verified checkpoint that Lightning can restore (it has a ``state_dict``); one-line errors naming it.
+
+    The CLI calls it on ``--ckpt_path`` before LightningCLI reads the file's hyperparameters itself, so a
+    missing, empty, truncated, foreign or unsafe file is one line naming it, not a zip or pickle traceback.
+    """
+    checkpoint = load_verified(path)
+    if not isinstance(checkpoint.get("state_dict"), dict):
+        keys = ", ".join(map(repr, list(checkpoint)[:6])) or "nothing"
+        raise CheckpointError(
+            f"{path}: not a Lightning checkpoint (no 'state_dict'; it holds {keys}): pass a file written by "
+            "factdyn fit, e.g. <run>/checkpoints/last.ckpt"
+        )
+    return checkpoint

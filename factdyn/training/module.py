@@ -16,7 +16,7 @@ from factdyn.checks import require, require_choice
 from factdyn.data.population import EVAL_SETS, no_knowledge_baseline
 from factdyn.data.resources import ATTRIBUTES
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.training.checkpoint_files import read_verified_bytes
+from factdyn.training.checkpoint_files import check_checkpoint_bytes, read_verified_bytes
 from factdyn.training.compilation import compile_model, cpu_compiler
 from factdyn.training.metrics import (
     AttributeMetrics,
@@ -165,10 +165,15 @@ class FactLearner(L.LightningModule):
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> FactLearner:  # type: ignore[override]
-        """Lightning's loader, after checking the file against its sha256 sidecar (one-line error if bad)."""
+        """Lightning's loader, given only bytes that have passed factdyn's checks: safe to unpickle
+        (``weights_only``), content hash and sidecar; a one-line ``CheckpointError`` if bad."""
         if isinstance(checkpoint_path, (str, os.PathLike)):
-            # Lightning loads the verified bytes: the file is read once, not once to hash and once to load.
+            # Lightning loads the verified bytes: the file is read once, and what it unpickles was checked.
             checkpoint_path = io.BytesIO(read_verified_bytes(checkpoint_path))
+        elif hasattr(checkpoint_path, "read"):
+            data = checkpoint_path.read()
+            check_checkpoint_bytes(data, str(getattr(checkpoint_path, "name", "<checkpoint stream>")))
+            checkpoint_path = io.BytesIO(data)
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

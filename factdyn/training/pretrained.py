@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.training.checkpoint_files import load_verified
+from factdyn.training.checkpoint_files import CheckpointError, load_verified
 
 
 @dataclass
@@ -27,12 +27,28 @@ def load_pretrained(path: str | Path, frozen: bool = True, optimizer_states: boo
     ``optimizer_states``: also keep the checkpoint's optimizer states (fine-tuning may start from them);
     otherwise only the model is kept, not the rest of the checkpoint (AdamW's moments are twice its size).
     """
-    ckpt = load_verified(path)  # hash-checked: a corrupt file fails with a one-line error
-    hparams: dict[str, Any] = dict(ckpt.get("hyper_parameters", {}))
+    ckpt = load_verified(path)  # safe and hash-checked: a bad file fails with a one-line error
+    hparams, state_dict = ckpt.get("hyper_parameters"), ckpt.get("state_dict")
+    if not isinstance(hparams, dict) or not isinstance(state_dict, dict):
+        keys = ", ".join(map(repr, list(ckpt)[:6])) or "nothing"
+        raise CheckpointError(
+            f"{path}: not a FactLearner checkpoint: it must hold 'state_dict' and 'hyper_parameters' (a file "
+            f"written by factdyn fit, e.g. <run>/checkpoints/last.ckpt), it holds {keys}"
+        )
     # Checkpoints written before the config was one argument hold its fields flat.
-    model = Transformer(TransformerConfig.from_dict(hparams.get("config", hparams)))
-    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
+    try:
+        config = TransformerConfig.from_dict(hparams.get("config", hparams))
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: no Transformer config in its hyper_parameters ({err})") from err
+    model = Transformer(config)
+    state = {k.removeprefix("model."): v for k, v in state_dict.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        detail = "; ".join(line.strip() for line in str(err).strip().splitlines()[1:])[:300]
+        raise CheckpointError(
+            f"{path}: its weights do not fit the Transformer its hyper_parameters describe ({detail})"
+        ) from err
     if frozen:
         model.eval().requires_grad_(False)
     return Pretrained(
