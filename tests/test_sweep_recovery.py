@@ -193,6 +193,24 @@ def test_recover_run_tells_the_slurm_script_what_to_resume_from(
     assert not killed.run_dir.exists()
 
 
+def test_a_stop_during_the_probe_starts_nothing(tmp_path: Path) -> None:
+    """SIGTERM while a run's resume checkpoint is being probed: the run is not started after the stop."""
+    (run,) = Sweep.load(write_sweep(tmp_path)).expand()
+    full_checkpoint(run.run_dir, 4)
+
+    def probe_then_stop(run_dir: Path):
+        time.sleep(0.5)  # the main thread is waiting on the runs by now
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the main thread handles the stop meanwhile
+        return in_process_probe(run_dir)
+
+    calls: dict = {}
+    pool = LocalSweep([run], out=io.StringIO(), probe=probe_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pool.run(runner=recording_runner(calls))
+    assert not calls and not run.finished
+
+
 @pytest.mark.slow
 def test_real_sweep_recovers_killed_corrupt_and_lean_runs(tmp_path: Path) -> None:
     """Real runs in each interrupted state, then the sweep: every run finishes, two by resuming."""

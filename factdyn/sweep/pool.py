@@ -103,6 +103,8 @@ class LocalSweep:
             )
             with self._lock:
                 self._procs[run.index] = proc
+                if self._stopping:  # the stop came while it started: it missed the stop's list of runs
+                    proc.send_signal(signal.SIGTERM)
             try:
                 return proc.wait()
             finally:
@@ -122,6 +124,8 @@ class LocalSweep:
             return
         for note in recovery.notes:
             self._print(f"[sweep] {run.name}: {note}")
+        if self._stopping:  # stopped while the probe ran
+            return
         run.run_dir.mkdir(parents=True, exist_ok=True)
         command = run.command(self.python, recovery.checkpoint)
         (run.run_dir / RUN_RECORD).write_text(
