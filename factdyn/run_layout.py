@@ -23,6 +23,7 @@ never reads it as a run.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -99,5 +100,7 @@ def abandoned_attempt(run_dir: str | Path) -> Path:
 
 
 def is_abandoned(path: str | Path, root: str | Path) -> bool:
-    """Whether ``path`` lies in an ``abandoned`` folder below ``root`` (an attempt, not a result)."""
-    return ABANDONED in Path(path).relative_to(root).parts
+    """Whether ``path`` lies in an ``abandoned/attempt_<k>`` folder below ``root`` (an attempt, not a result;
+    a sweep or run that is itself named ``abandoned`` is not one)."""
+    parts = Path(path).relative_to(root).parts
+    return any(a == ABANDONED and b.startswith(ATTEMPT_PREFIX) for a, b in itertools.pairwise(parts))

@@ -144,6 +144,7 @@ def test_a_run_with_nothing_to_resume_is_set_aside_and_restarted_from_scratch(tm
     assert "no checkpoint can resume it" in out.getvalue()
     assert "before its first checkpoint" in out.getvalue()
     assert {r.path for r in find_runs(sweep.root)} == {lean_only.run_dir, no_checkpoint.run_dir}
+    assert not run_layout.is_abandoned(tmp_path / "abandoned" / "abandoned-seed=0" / "version_0", tmp_path)
 
     # Interrupted again before a checkpoint: a second attempt beside the first, nothing overwritten.
     (no_checkpoint.run_dir / SUMMARY).unlink()
