@@ -15,10 +15,15 @@ A run directory holds::
 
 A run is **finished** when ``summary.json`` exists: RunSummary writes it as the last act of a ``fit`` that
 ran to its end, so an interrupted run never has one.
+
+Beside the ``version_*`` folders, ``<save_dir>/<name>/abandoned/attempt_<k>`` holds an interrupted attempt a
+sweep could not resume (no checkpoint with its optimizer state) and restarted from scratch; the analysis
+never reads it as a run.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -31,6 +36,8 @@ SUMMARY = "summary.json"
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 CHECKPOINT_GLOB = "*.ckpt"
+ABANDONED = "abandoned"
+ATTEMPT_PREFIX = "attempt_"
 _STEP_CHECKPOINT = re.compile(r"step=(\d+)\.ckpt$")
 _VERSION = re.compile(rf"{VERSION_PREFIX}(\d+)")
 
@@ -74,11 +81,6 @@ def is_finished(run_dir: str | Path) -> bool:
     return summary_path(run_dir).is_file()
 
 
-def is_resumable(run_dir: str | Path) -> bool:
-    """Interrupted with a last checkpoint to resume from."""
-    return not is_finished(run_dir) and last_checkpoint(run_dir).is_file()
-
-
 def holds_a_run(run_dir: str | Path) -> bool:
     """Whether a directory already holds a run (TensorBoard events or any checkpoint)."""
     run_dir = Path(run_dir)
@@ -88,3 +90,17 @@ def holds_a_run(run_dir: str | Path) -> bool:
 def has_checkpoint(run_dir: str | Path) -> bool:
     """Whether a directory holds a checkpoint anywhere below it."""
     return Path(run_dir).is_dir() and any(Path(run_dir).rglob(CHECKPOINT_GLOB))
+
+
+def abandoned_attempt(run_dir: str | Path) -> Path:
+    """A free ``<runs_root>/abandoned/attempt_<k>`` for the unresumable attempt in ``run_dir``."""
+    folder = Path(run_dir).parent / ABANDONED
+    taken = [p.name.removeprefix(ATTEMPT_PREFIX) for p in folder.glob(f"{ATTEMPT_PREFIX}*")]
+    return folder / f"{ATTEMPT_PREFIX}{max((int(k) for k in taken if k.isdigit()), default=0) + 1}"
+
+
+def is_abandoned(path: str | Path, root: str | Path) -> bool:
+    """Whether ``path`` lies in an ``abandoned/attempt_<k>`` folder below ``root`` (an attempt, not a result;
+    a sweep or run that is itself named ``abandoned`` is not one)."""
+    parts = Path(path).relative_to(root).parts
+    return any(a == ABANDONED and b.startswith(ATTEMPT_PREFIX) for a, b in itertools.pairwise(parts))

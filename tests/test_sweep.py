@@ -21,7 +21,9 @@ from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
 from factdyn.run_layout import SUMMARY, last_checkpoint
 from factdyn.sweep import LocalSweep, Sweep, main
+from factdyn.training.checkpoint_files import save_checkpoint_file
 from tests.conftest import CONFIGS, REPO, TINY
+from tests.helpers.sweeps import in_process_probe, stub_python
 
 SWEEPS = sorted((CONFIGS / "sweeps").glob("*.yaml"))
 
@@ -114,13 +116,13 @@ def test_local_sweep_skips_finished_resumes_interrupted_and_starts_new(tmp_path:
     finished, interrupted, new = runs
     finished.run_dir.mkdir(parents=True)
     (finished.run_dir / SUMMARY).write_text("{}")
-    last_checkpoint(interrupted.run_dir).parent.mkdir(parents=True)
-    last_checkpoint(interrupted.run_dir).write_bytes(b"checkpoint")
+    save_checkpoint_file({"global_step": 4, "optimizer_states": [{}]}, last_checkpoint(interrupted.run_dir))
     assert [r.status for r in runs] == ["finished", "resume", "new"]
 
     calls: list = []
     out = io.StringIO()
-    failed = LocalSweep(runs, parallel=2, threads=3, out=out).run(runner=fake_runner(calls))
+    sweep = LocalSweep(runs, parallel=2, threads=3, out=out, probe=in_process_probe)
+    failed = sweep.run(runner=fake_runner(calls))
     assert failed == 0
     by_name = {name: command for name, command, _ in calls}
     assert set(by_name) == {interrupted.name, new.name}  # the finished run is not started again
@@ -130,7 +132,7 @@ def test_local_sweep_skips_finished_resumes_interrupted_and_starts_new(tmp_path:
     assert {threads for *_, threads in calls} == {"3"}
     log = out.getvalue()
     assert "1 finished (skipped), 1 to resume, 1 new" in log
-    assert f"resuming {interrupted.name}" in log and f"starting {new.name}" in log
+    assert f"resuming {interrupted.name} from step 4 (last.ckpt)" in log and f"starting {new.name}" in log
     assert "3/3 done, 0 failed" in log
     record = json.loads((interrupted.run_dir / "sweep_run.json").read_text())
     assert record["params"] == {"data.n_individuals": 32} and record["command"] == resume
@@ -178,14 +180,14 @@ def test_slurm_script_has_one_array_task_per_grid_point(tmp_path: Path) -> None:
     for (_, run_dir, args), run in zip(cases, runs, strict=True):
         assert shlex.split(run_dir) == [str(run.run_dir)]
         assert shlex.split(args) == ["fit", *run.args]
-    assert 'CKPT="$RUN_DIR/checkpoints/last.ckpt"' in script and 'ARGS+=(--ckpt_path "$CKPT")' in script
+    assert 'CKPT=$("$PYTHON" -m factdyn.sweep.recover_run "$RUN_DIR")' in script
+    assert 'ARGS+=(--ckpt_path "$CKPT")' in script
     assert not list((tmp_path / "logs" / "demo").glob("*/version_0"))  # nothing was run
     assert (tmp_path / "logs" / "demo").is_dir()  # the --output folder sbatch needs
-    # The script is valid bash and picks the task's run (checked with a stub python, not by running it).
-    stub = tmp_path / "python"
-    stub.write_text('#!/bin/bash\necho "$@"\n')
-    stub.chmod(0o755)
-    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "4", "PYTHON": str(stub)}
+    # The script is valid bash and picks the task's run (checked with a stub python that runs the real
+    # recovery step and prints the run's command instead of running it).
+    stub = stub_python(tmp_path / "python")
+    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "4", "PYTHON": str(stub), "PYTHONPATH": str(REPO)}
     out = subprocess.run(["bash", str(script_path)], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["-m", "factdyn.cli", "fit", *runs[4].args]
     # With several tasks (DDP over GPUs) the run is started through srun.

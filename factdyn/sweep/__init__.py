@@ -14,16 +14,21 @@ A sweep file (YAML) names base configs, a grid over any config keys, seeds and f
     slurm: {time: "02:00:00", cpus-per-task: 4} # extra #SBATCH options for --slurm
 
 Every grid point × seed is one run with a deterministic name and a fixed directory, so the sweep is
-idempotent: a run with ``summary.json`` is finished and skipped; a run with ``checkpoints/last.ckpt`` but no
-summary was interrupted and is resumed from that checkpoint (``--ckpt_path``) into the same directory (the
-training stream is a pure function of the step, so a resumed run replays what it lost); any other run starts
-from scratch. Runs are subprocesses, ``parallel`` at a time, each pinned to ``cores // parallel`` threads.
+idempotent: a run with ``summary.json`` is finished and skipped; an interrupted run resumes into the same
+directory from the checkpoint ``fit --ckpt_path last`` would pick (the training stream is a pure function of
+the step, so a resumed run replays what it lost), or, when none can resume it exactly, has its attempt set
+aside and starts from scratch (:mod:`factdyn.sweep.recovery`); a new run starts from scratch. Runs are
+subprocesses, ``parallel`` at a time, each pinned to ``cores // parallel`` threads, and die with the sweep
+(:mod:`factdyn.sweep.parent_death`).
 
 The package imports neither torch nor Lightning: the sweep process only plans and waits.
 
 - :mod:`factdyn.sweep.grid`: sweep files, grid expansion, :class:`Sweep` and :class:`RunSpec`;
 - :mod:`factdyn.sweep.pool`: :class:`LocalSweep`, the local process pool, and :func:`thread_count`;
-- :mod:`factdyn.sweep.slurm`: :func:`slurm_script`, the job-array script;
+- :mod:`factdyn.sweep.recovery`: :func:`recover`, how an interrupted run starts again
+  (:mod:`factdyn.sweep.recover_run`: the same for the SLURM script);
+- :mod:`factdyn.sweep.parent_death`: :func:`die_with_parent`, the runs' ``preexec_fn``;
+- :mod:`factdyn.sweep.slurm`: :func:`slurm_script`, the job-array script (every value quoted or refused);
 - :mod:`factdyn.sweep.command`: :func:`main`, the argparse program.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from pathlib import Path
 
 from factdyn.sweep.grid import Sweep
@@ -13,7 +14,8 @@ from factdyn.sweep.slurm import slurm_script
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``factdyn sweep <file> [...]``; returns the exit code (1 if a run failed, 130 when interrupted)."""
+    """``factdyn sweep <file> [...]``; returns the exit code (1 if a run failed, 2 for a bad sweep file or
+    option, 130 when interrupted)."""
     parser = argparse.ArgumentParser(
         prog="factdyn sweep",
         description="Expand a sweep file into factdyn runs; run them here (skipping finished ones, resuming "
@@ -33,22 +35,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slurm-max-parallel", type=int, default=None, help="array throttle (%%N)")
     args = parser.parse_args(argv)
 
-    sweep = Sweep.load(args.sweep_file, save_dir=args.save_dir)
-    runs = sweep.expand()
+    try:
+        sweep = Sweep.load(args.sweep_file, save_dir=args.save_dir)
+        runs = sweep.expand()
+        script = slurm_script(sweep, runs, max_parallel=args.slurm_max_parallel) if args.slurm else ""
+        pool = LocalSweep(runs, parallel=args.parallel, threads=args.threads)
+    except ValueError as err:  # a bad sweep file or option: one line, before anything is written
+        print(f"factdyn sweep: error: {err}", file=sys.stderr)
+        return 2
     if args.slurm is not None:
         args.slurm.parent.mkdir(parents=True, exist_ok=True)
         sweep.root.mkdir(parents=True, exist_ok=True)  # sbatch needs the --output folder to exist
-        args.slurm.write_text(slurm_script(sweep, runs, max_parallel=args.slurm_max_parallel))
+        args.slurm.write_text(script)
         args.slurm.chmod(0o755)
         print(f"[sweep] wrote {args.slurm}: a job array of {len(runs)} tasks (submit: sbatch {args.slurm})")
         return 0
     if args.dry_run:
         for run in runs:
-            print(f"# {run.index} [{run.status}] {run.run_dir}")
+            # Which checkpoint resumes a run is decided when it starts (factdyn.sweep.recovery).
+            note = " (+ --ckpt_path: its newest checkpoint that can resume it, else restarted)"
+            print(f"# {run.index} [{run.status}] {run.run_dir}" + (note if run.status == "resume" else ""))
             print(shlex.join(run.command("python")))
         return 0
     try:
-        failed = LocalSweep(runs, parallel=args.parallel, threads=args.threads).run()
+        failed = pool.run()
     except KeyboardInterrupt:
         return 130
     return 1 if failed else 0

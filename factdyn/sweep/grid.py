@@ -86,24 +86,23 @@ class RunSpec:
         return run_layout.is_finished(self.run_dir)
 
     @property
-    def resumable(self) -> bool:
-        """Interrupted with a last checkpoint to resume from."""
-        return run_layout.is_resumable(self.run_dir)
-
-    @property
     def status(self) -> str:
-        """``finished``, ``resume`` (interrupted, has a last checkpoint) or ``new``."""
-        return "finished" if self.finished else "resume" if self.resumable else "new"
+        """``finished``; ``resume`` (interrupted with checkpoints: it resumes from the newest that can, see
+        :mod:`factdyn.sweep.recovery`, else restarts); ``restart`` (interrupted before its first
+        checkpoint: it starts from scratch, its attempt set aside); or ``new``."""
+        if self.finished:
+            return "finished"
+        if run_layout.has_checkpoint(self.run_dir):
+            return "resume"
+        return "restart" if run_layout.holds_a_run(self.run_dir) else "new"
 
-    def cli_args(self, resume: bool | None = None) -> list[str]:
-        """Arguments after the subcommand; with ``--ckpt_path`` when resuming (default: if resumable)."""
-        resume = self.resumable if resume is None else resume
-        extra = ["--ckpt_path", str(run_layout.last_checkpoint(self.run_dir))] if resume else []
-        return [*self.args, *extra]
+    def cli_args(self, ckpt_path: str | Path | None = None) -> list[str]:
+        """Arguments after the subcommand; with ``--ckpt_path`` when resuming from ``ckpt_path``."""
+        return [*self.args, *(["--ckpt_path", str(ckpt_path)] if ckpt_path is not None else [])]
 
-    def command(self, python: str = sys.executable, resume: bool | None = None) -> list[str]:
-        """The full command line that runs this run with ``python``."""
-        return [python, "-m", "factdyn.cli", *self.subcommand, *self.cli_args(resume)]
+    def command(self, python: str = sys.executable, ckpt_path: str | Path | None = None) -> list[str]:
+        """The full command line that runs this run with ``python`` (resuming from ``ckpt_path``)."""
+        return [python, "-m", "factdyn.cli", *self.subcommand, *self.cli_args(ckpt_path)]
 
     def describe(self) -> str:
         """``key=value ... seed=<s>``: the grid values of this run, for progress lines."""
@@ -184,6 +183,8 @@ class Sweep:
         clash = set(self.overrides) & set(self.grid)
         if clash:
             raise ValueError(f"{where}: keys {sorted(clash)} are both in grid and overrides")
+        if not isinstance(self.slurm, dict):
+            raise ValueError(f"{where}: slurm must map sbatch option names to values, got {self.slurm!r}")
         if self.command not in COMMANDS:
             raise ValueError(f"{where}: command must be one of {sorted(COMMANDS)}, got {self.command!r}")
         return self

@@ -1,6 +1,7 @@
 """The local process pool of ``factdyn sweep``: runs a sweep's runs on this machine as subprocesses,
 ``parallel`` at a time, and stops them cleanly on Ctrl-C / SIGTERM (their last checkpoints stay, so the next
-invocation resumes them).
+invocation resumes them). Each interrupted run resumes from its newest checkpoint that can resume it, or
+restarts (:mod:`factdyn.sweep.recovery`); the runs die with the sweep (:mod:`factdyn.sweep.parent_death`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 import factdyn
 from factdyn.sweep.grid import RunSpec
+from factdyn.sweep.parent_death import die_with_parent
+from factdyn.sweep.recovery import Probe, RecoveryError, probe_subprocess, recover
 
 RUN_RECORD = "sweep_run.json"
 """Written into each run directory before the run starts: its grid values, seed and exact command."""
@@ -48,6 +51,8 @@ class LocalSweep:
         threads: threads per run (see :func:`thread_count`).
         python: the interpreter that runs ``-m factdyn.cli``.
         out: where progress lines go.
+        probe: picks an interrupted run's resume checkpoint (default: a ``python`` subprocess, see
+            :func:`factdyn.sweep.recovery.probe_subprocess`).
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class LocalSweep:
         threads: int | None = None,
         python: str = sys.executable,
         out: Any = None,
+        probe: Probe | None = None,
     ) -> None:
         if parallel < 1:
             raise ValueError(f"--parallel must be >= 1, got {parallel}")
@@ -65,6 +71,7 @@ class LocalSweep:
         self.threads = thread_count(parallel, threads)
         self.python = python
         self.out = out or sys.stdout
+        self.probe = probe or probe_subprocess(python, self.environment())
         self._lock = threading.Lock()
         self._procs: dict[int, subprocess.Popen] = {}
         self._stopping = False
@@ -90,9 +97,14 @@ class LocalSweep:
         with open(log, "a") as handle:
             handle.write(f"\n$ {shlex.join(command)}\n")
             handle.flush()
-            proc = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+            # Started from this pool thread, which waits for it: the parent-death request is tied to it.
+            proc = subprocess.Popen(
+                command, stdout=handle, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent()
+            )
             with self._lock:
                 self._procs[run.index] = proc
+                if self._stopping:  # the stop came while it started: it missed the stop's list of runs
+                    proc.send_signal(signal.SIGTERM)
             try:
                 return proc.wait()
             finally:
@@ -102,16 +114,30 @@ class LocalSweep:
     def _one(self, run: RunSpec, total: int, runner: Runner) -> None:
         if self._stopping:
             return
-        status = run.status
+        try:
+            recovery = recover(run.run_dir, self.probe)
+        except RecoveryError as err:
+            with self._lock:
+                self.failed.append(run)
+                counts = f"{self.done}/{total} done, {len(self.failed)} failed"
+            self._print(f"[sweep] FAILED {run.name}: {err} ({counts})")
+            return
+        for note in recovery.notes:
+            self._print(f"[sweep] {run.name}: {note}")
+        if self._stopping:  # stopped while the probe ran
+            return
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        command = run.command(self.python)
+        command = run.command(self.python, recovery.checkpoint)
         (run.run_dir / RUN_RECORD).write_text(
             json.dumps(
                 {"name": run.name, "params": run.params, "seed": run.seed, "command": command}, indent=2
             )
         )
-        verb = "resuming" if status == "resume" else "starting"
-        self._print(f"[sweep] {verb} {run.name} ({run.describe()}); output: {run.run_dir / OUTPUT_LOG}")
+        if recovery.checkpoint is not None:
+            verb = f"resuming {run.name} from step {recovery.step} ({recovery.checkpoint.name})"
+        else:
+            verb = f"starting {run.name}"
+        self._print(f"[sweep] {verb} ({run.describe()}); output: {run.run_dir / OUTPUT_LOG}")
         start = time.perf_counter()
         rc = runner(run, command, self.environment(), run.run_dir / OUTPUT_LOG)
         elapsed = time.perf_counter() - start
@@ -137,10 +163,12 @@ class LocalSweep:
         total = len(self.runs)
         todo = [r for r in self.runs if not r.finished]
         self.done = total - len(todo)
-        resumes = sum(r.resumable for r in todo)
+        statuses = [r.status for r in todo]
+        restarts = statuses.count("restart")
         self._print(
-            f"[sweep] {total} runs: {self.done} finished (skipped), {resumes} to resume, "
-            f"{len(todo) - resumes} new; {self.parallel} at a time, {self.threads} thread(s) each"
+            f"[sweep] {total} runs: {self.done} finished (skipped), {statuses.count('resume')} to resume, "
+            + (f"{restarts} to restart, " if restarts else "")
+            + f"{statuses.count('new')} new; {self.parallel} at a time, {self.threads} thread(s) each"
         )
         previous = signal.signal(signal.SIGTERM, _raise_interrupt) if _main_thread() else None
         start = time.perf_counter()
