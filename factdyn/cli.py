@@ -20,8 +20,8 @@ from typing import Any
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.callbacks import (
@@ -42,7 +42,12 @@ from factdyn.training.checkpoint_io import load_lightning_checkpoint
 from factdyn.training.disk import require_writable
 from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import (
+    ResumePoint,
+    claim_run_directory,
+    discard_new_event_files,
+    event_files,
     install_checkpoint_io,
+    refuse_contradicting_flags,
     refuse_existing_run,
     remove_failed_run,
     resolve_resume,
@@ -58,6 +63,9 @@ LINKED_FROM_DATA: dict[str, str] = {
     "data.tokenizer_fingerprint": "model.tokenizer_fingerprint",
 }
 """What the data defines, linked into the model at instantiation (and so saved in every checkpoint)."""
+LINK_SOURCES = {target: source for source, target in LINKED_FROM_DATA.items()}
+LINK_SOURCES["data.seed"] = "seed_everything"
+"""Each linked field and the option that sets it, for messages about the field."""
 
 TRAINER_DEFAULTS = {
     "max_steps": 16_000,
@@ -116,10 +124,14 @@ class FactdynCLI(LightningCLI):
 
     ``fit --ckpt_path last`` resumes the newest run of the logger's ``<save_dir>/<name>``: the newest valid
     checkpoint of its newest ``version_*`` (``last.ckpt``, or the newest valid ``step=*.ckpt`` if it is
-    corrupt), logging on in the same run directory. A checkpoint path inside such a run directory continues
-    that run too. A fresh ``fit`` never writes into an existing run directory, and a run that fails before
-    its first checkpoint leaves no run directory behind. Every checkpoint goes through
-    :class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`.
+    corrupt), logging on in the same run directory; if that run has no such checkpoint, or finished, it stops
+    with one line and touches nothing (never an older run). A checkpoint path inside such a run directory
+    continues that run too (not a finished one). A resume refuses ``model.*`` / ``data.*`` values that differ
+    from the checkpoint's, purges the interrupted process's TensorBoard events from the checkpoint's step on,
+    and rewrites ``config.yaml`` only once the checkpoint has been restored. A fresh ``fit`` claims a new
+    ``version_*`` atomically (concurrent starts get distinct ones), never writes into an existing run
+    directory, and a run that fails before its first checkpoint leaves no run directory behind. Every
+    checkpoint goes through :class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`.
 
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv) and ``bucket_metrics``
@@ -164,12 +176,16 @@ class FactdynCLI(LightningCLI):
 
     def _parse_ckpt_path(self) -> None:
         verify_ckpt_path(self.config)
-        super()._parse_ckpt_path()
+        # Not for fit: Lightning would parse the checkpoint's hyperparameters over the given model flags and
+        # so drop a contradicting one silently; refuse_contradicting_flags compares them instead.
+        if self.config.get("subcommand") != "fit":
+            super()._parse_ckpt_path()
 
     # --- before instantiation: resolve --ckpt_path, continue in the resumed run's directory ---------------
     def before_instantiate_classes(self) -> None:
-        self.resume_dir: Path | None = None
-        self.resume_step: int | None = None
+        self.resume: ResumePoint | None = None
+        self.claimed_dir: Path | None = None
+        self.numbered_logger: TensorBoardLogger | CSVLogger | None = None
         if self.subcommand != "fit":
             return
         config = self.config["fit"]
@@ -180,36 +196,61 @@ class FactdynCLI(LightningCLI):
         if config.get("ckpt_path") is None:
             return
         logger = tensorboard_logger_args(config)
-        resume = resolve_resume(config["ckpt_path"], runs_root(logger))
-        self.resume_step = resume.step
-        config["ckpt_path"] = str(resume.path)
-        if resume.run_dir is not None:
-            self.resume_dir = resume.run_dir
-            logger["version"] = resume.run_dir.name
-        rank_zero_info(f"resuming from {resume.path} (step {self.resume_step})")
+        self.resume = resolve_resume(config["ckpt_path"], runs_root(logger))
+        config["ckpt_path"] = str(self.resume.path)
+        if self.resume.run_dir is not None:
+            logger["version"] = self.resume.run_dir.name
+            # The resumed process writes every step from the checkpoint's on again (train/* of step k is
+            # logged by batch k, the validation of the checkpoint's step is rerun): TensorBoard hides the
+            # interrupted process's events from this step on.
+            logger["purge_step"] = self.resume.step
+        rank_zero_info(f"resuming from {self.resume.path} (step {self.resume.step})")
 
     # --- the trainer: atomic checkpoints, never overwrite a run directory ---------------------------------
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        if self.subcommand == "fit" and self.resume is not None:
+            hparams = {"model": self.model.hparams, "data": getattr(self.datamodule, "hparams", {})}
+            refuse_contradicting_flags(self.resume, hparams, LINK_SOURCES)
         trainer = super().instantiate_trainer(**kwargs)
         install_checkpoint_io(trainer, resolved_config(self))
+        # Before check_log_dir reads the log directory, which fixes Lightning's next free version number.
+        self.numbered_logger = claimable_logger(trainer)
         check_log_dir(trainer, self.subcommand)
-        if self.subcommand == "fit" and not trainer.fast_dev_run:
-            if self.resume_dir is None and trainer.log_dir is not None:
+        for callback in trainer.callbacks:
+            if isinstance(callback, RunConfigSaver):
+                callback.defer = self.subcommand == "fit" and self.resume is not None
+        if self.subcommand == "fit" and not trainer.fast_dev_run and not self.continues_run:
+            if self.numbered_logger is None and trainer.log_dir is not None:
                 refuse_existing_run(trainer.log_dir)
-            if self.resume_dir is not None and isinstance(trainer.logger, TensorBoardLogger):
-                # TensorBoard drops events at or after this step written by the interrupted process.
-                trainer.logger._kwargs.setdefault("purge_step", self.resume_step + 1)
         return trainer
 
-    # --- running: a run that fails before its first checkpoint leaves nothing behind ---------------------
+    @property
+    def continues_run(self) -> bool:
+        """Whether this ``fit`` resumes in the run directory of its checkpoint (else it starts a new one)."""
+        return self.resume is not None and self.resume.run_dir is not None
+
+    # --- running: a new run claims its directory; one that fails before its first checkpoint leaves nothing
     def _run_subcommand(self, subcommand: str) -> None:
+        new_run = subcommand == "fit" and not self.trainer.fast_dev_run and not self.continues_run
+        logger = self.numbered_logger if new_run else None
+        if logger is not None and self.trainer.global_rank == 0:
+            # Lightning's next free number is what a second fit starting at the same moment picks too (and
+            # both write into it): the version is the directory this process created.
+            self.claimed_dir = claim_run_directory(logger.root_dir)
+            logger._version = self.claimed_dir.name
         log_dir = self.trainer.log_dir if not self.trainer.fast_dev_run else None
-        existed = log_dir is not None and Path(log_dir).exists()
+        existed = log_dir is not None and Path(log_dir).exists() and self.claimed_dir is None
+        events = event_files(log_dir) if log_dir is not None and self.continues_run else set()
         try:
             super()._run_subcommand(subcommand)
         except BaseException:
             if log_dir is not None and not existed and subcommand == "fit":
                 remove_failed_run(log_dir)
+            trained = self.resume is not None and self.trainer.global_step > self.resume.step
+            if log_dir is not None and self.continues_run and not trained:
+                # A resume that failed before training a step: its events file holds only TensorBoard's
+                # purge, which would hide the interrupted run's events from the checkpoint's step on.
+                discard_new_event_files(log_dir, events)
             raise
 
 
@@ -230,6 +271,31 @@ def check_log_dir(trainer: Trainer, subcommand: str | None) -> None:
     require_writable(trainer.log_dir, field)
 
 
+def claimable_logger(trainer: Trainer) -> TensorBoardLogger | CSVLogger | None:
+    """The trainer's one TensorBoard or CSV logger when it numbers its run directory itself (``version``
+    not given), else ``None``."""
+    if len(trainer.loggers) != 1 or not isinstance(trainer.logger, (TensorBoardLogger, CSVLogger)):
+        return None
+    return trainer.logger if trainer.logger._version is None else None
+
+
+class RunConfigSaver(SaveConfigCallback):
+    """Lightning's config.yaml writer, which for a resumed ``fit`` (``defer``, set by the CLI) waits until
+    the checkpoint has been restored (train start): a resume that fails (a checkpoint that does not fit the
+    model, a failing callback state) leaves the run's config.yaml as the interrupted run wrote it."""
+
+    defer: bool = False
+
+    def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
+        if not (self.defer and stage == "fit"):
+            super().setup(trainer, pl_module, stage)
+
+    def on_train_start(self, trainer: Trainer, pl_module: Any) -> None:
+        if self.defer:
+            self.defer = False
+            super().setup(trainer, pl_module, "fit")
+
+
 def resolved_config(cli: LightningCLI) -> str | None:
     """The subcommand's resolved configuration as YAML (recorded in every checkpoint)."""
     if cli.subcommand is None:
@@ -246,6 +312,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
         run=run,
         seed_everything_default=0,
         trainer_defaults=TRAINER_DEFAULTS,
+        save_config_callback=RunConfigSaver,
         save_config_kwargs={"overwrite": True},
     )
 

@@ -15,6 +15,7 @@ from factdyn.checks import ConfigError
 from factdyn.cli import cli_main
 from factdyn.interp.patching import load_reference
 from factdyn.training.checkpoint_files import load_verified
+from factdyn.training.run_directory import ResumeError
 from tests.helpers.runs import CONFIGS, tiny_args
 
 LEAN = ("--checkpoints.optimizer_state", "false")
@@ -48,7 +49,8 @@ def test_a_resume_never_starts_from_a_lean_checkpoint(run_tiny, tmp_path: Path) 
     with pytest.raises(ConfigError, match=r"ckpt_path: a checkpoint with its optimizer state"):
         cli_main(tiny_args(tmp_path / "logs", *LEAN, "--ckpt_path", str(step4)))
     (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"garbled")  # only lean ones are left
-    with pytest.raises(FileNotFoundError, match="no valid checkpoint .*lean scheduled ones"):
+    (run_dir / "summary.json").unlink()  # interrupted: a finished run is not resumed at all
+    with pytest.raises(ResumeError, match="no valid checkpoint .*lean scheduled ones"):
         cli_main(tiny_args(tmp_path / "logs", *LEAN, "--ckpt_path", "last"))
 
 

@@ -135,6 +135,7 @@ def test_resume_last_falls_back_to_newest_valid_and_matches(tmp_path: Path) -> N
     want_stream, want = read_stream(run_dir / "data_stream.jsonl"), read_scalars(run_dir)
     for name in ("last.ckpt", "step=00000012.ckpt"):  # a crash garbled the two newest files
         corrupt(run_dir / "checkpoints" / name, "truncate")
+    (run_dir / "summary.json").unlink()  # the crash came before the end (a finished run is not resumed)
     found = find_resume_checkpoint(run_dir.parent)
     assert found is not None and found[0].name == "step=00000008.ckpt" and len(found[2]) == 2
 

@@ -12,17 +12,23 @@ from factdyn import run_layout
 
 
 def read_scalars(run_dir: str | Path, tags: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
-    """All scalar series of a run (``tag -> [(step, value), ...]``, sorted by step, last write wins)."""
+    """All scalar series of a run (``tag -> [(step, value), ...]``, sorted by step).
+
+    The run's event files are read in order by one accumulator, as TensorBoard reads the directory, so a
+    resumed run's purge (the interrupted process's events from the checkpoint's step on) is honoured; a
+    step written twice all the same (a run resumed before factdyn purged) keeps its last value.
+    """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+    if not any(Path(run_dir).glob(run_layout.EVENTS_GLOB)):
+        return {}
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
     series: dict[str, dict[int, float]] = {}
-    for events in sorted(Path(run_dir).glob(run_layout.EVENTS_GLOB)):
-        acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
-        acc.Reload()
-        for tag in acc.Tags().get("scalars", []):
-            if tags is None or tag in tags:
-                for e in acc.Scalars(tag):
-                    series.setdefault(tag, {})[int(e.step)] = float(e.value)
+    for tag in acc.Tags().get("scalars", []):
+        if tags is None or tag in tags:
+            for e in acc.Scalars(tag):
+                series.setdefault(tag, {})[int(e.step)] = float(e.value)
     return {tag: sorted(points.items()) for tag, points in series.items()}
 
 

@@ -16,8 +16,10 @@ class ValidationOnResume(Callback):
     (2.6) takes that validation as done and skips it, so the resumed run would miss one evaluation. This
     callback marks the restored validation loop as interrupted at its start, so Lightning runs it again,
     from its first batch, before the next training batch. It edits only the progress counters of the loop
-    state in the checkpoint being loaded, and only when the checkpoint's step is a validation step. The
-    test ``tests/test_resume.py`` pins this against the Lightning version in use.
+    state in the checkpoint being loaded, and only when the checkpoint's step is a validation step. A
+    checkpoint saved before the first batch (step 0) has its loop state dropped, so that the resumed run
+    keeps the step numbers of a fresh one. The tests ``tests/test_resume.py`` and
+    ``tests/test_resume_bookkeeping.py`` pin this against the Lightning version in use.
     """
 
     def on_load_checkpoint(
@@ -26,6 +28,13 @@ class ValidationOnResume(Callback):
         fit_loop = checkpoint.get("loops", {}).get("fit_loop", {})
         train = fit_loop.get("epoch_loop.batch_progress", {}).get("total")
         val = fit_loop.get("epoch_loop.val_loop.batch_progress")
+        if train is not None and train["ready"] == 0:
+            # Saved before the first batch (the step-0 checkpoint, at train start): no progress to restore.
+            # Lightning would read the all-zero counters as a save at the end of a validation and spend one
+            # loop iteration on it that runs no batch but counts one logging step, so every train/* point
+            # of the resumed run would come later. Without loop state the run starts as a fresh one does.
+            del checkpoint["loops"]
+            return
         # trainer.val_check_batch is only computed after the checkpoint is restored; an integer
         # val_check_interval is the same number of batches.
         interval = trainer.val_check_interval

@@ -62,3 +62,24 @@ class PoisonLossAt(Callback):
         if self._active is not None:
             self._active.__exit__(None, None, None)
             self._active = None
+
+
+class CrashAt(Callback):
+    """Raises at the start of training step ``step``, after every checkpoint of the step before: an
+    in-process stand-in for a run killed there (it leaves no ``summary.json``)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError(f"CrashAt: crashed at step {self.step}")
+
+
+class FailOnLoad(Callback):
+    """Raises while a checkpoint is being restored: a resume that fails after its checks passed."""
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        raise RuntimeError("FailOnLoad: the checkpoint cannot be restored")
