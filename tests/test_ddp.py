@@ -28,6 +28,8 @@ def test_ddp_two_processes_draw_their_own_batches(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "factdyn.cli", *args]  # Lightning re-launches rank 1 with the same command
     subprocess.run(cmd, check=True, env=env, cwd=tmp_path, timeout=300)
+    # Rank 0 alone claims the run directory (rank 1 runs the same command line).
+    assert [d.name for d in (tmp_path / "logs" / "tiny").iterdir()] == ["version_0"]
 
     from factdyn.cli import cli_main
 
