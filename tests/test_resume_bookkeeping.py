@@ -220,9 +220,13 @@ def test_a_fit_started_while_another_starts_writes_its_own_run(tmp_path: Path, m
 def test_two_cli_processes_started_together_write_distinct_runs(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "factdyn.cli", *tiny_args(tmp_path / "logs", "--trainer.max_steps", "2")]
-    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE) for _ in range(2)]
-    for proc in procs:
-        assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+    logs = [tmp_path / f"stderr{k}.txt" for k in range(2)]  # files, not pipes: nothing blocks a writer
+    procs = [
+        subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        for log in logs
+    ]
+    for proc, log in zip(procs, logs, strict=True):
+        assert proc.wait(timeout=300) == 0, log.read_text()[-2000:]
     runs = sorted((tmp_path / "logs" / "tiny").iterdir())
     assert [d.name for d in runs] == ["version_0", "version_1"]
     for run_dir in runs:
