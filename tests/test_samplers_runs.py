@@ -97,6 +97,7 @@ def test_warmup_resume_is_exact(tmp_path: Path) -> None:
     killed = cli_main(tiny_args(tmp_path / "part", *sampler, *recorder_args(tmp_path, "a_", stop_at=4)))
     assert killed.trainer.global_step == 4
     ckpt = Path(killed.trainer.log_dir) / "checkpoints" / "last.ckpt"
+    (Path(killed.trainer.log_dir) / "summary.json").unlink()  # as if killed: a finished run is not resumed
     resumed = cli_main(
         tiny_args(tmp_path / "part", *sampler, *recorder_args(tmp_path, "b_"), "--ckpt_path", str(ckpt))
     )
