@@ -137,22 +137,29 @@ def test_last_resumes_only_the_newest_run_and_never_a_finished_one(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("flags", "message"),
+    ("flags", "ckpt", "message"),
     [
-        (["--model.lr", "0.01"], "model.lr: 0.001 as in the checkpoint being resumed"),
-        (["--model.config.n_layer", "3"], "model.config.n_layer: 2 as in the checkpoint being resumed"),
-        (["--seed_everything", "1"], "data.seed (linked from seed_everything): 0 as in the checkpoint"),
-        (["--trainer.callbacks+=tests.helpers.fault_callbacks.FailOnLoad"], "FailOnLoad"),
+        (["--model.lr", "0.01"], "last", "model.lr: 0.001 as in the checkpoint being resumed"),
+        # An explicit file: LightningCLI would parse its hyperparameters over the flag (dropped silently).
+        (["--model.lr", "0.01"], "file", "model.lr: 0.001 as in the checkpoint being resumed"),
+        (["--model.config.n_layer", "3"], "last", "model.config.n_layer: 2 as in the checkpoint"),
+        (
+            ["--seed_everything", "1"],
+            "last",
+            "data.seed (linked from seed_everything): 0 as in the checkpoint",
+        ),
+        (["--trainer.callbacks+=tests.helpers.fault_callbacks.FailOnLoad"], "last", "FailOnLoad"),
     ],
-    ids=["lr", "n_layer", "seed", "restore_fails"],
+    ids=["lr", "lr_file", "n_layer", "seed", "restore_fails"],
 )
 def test_a_refused_or_failed_resume_leaves_the_run_as_it_was(
-    tmp_path: Path, flags: list[str], message: str
+    tmp_path: Path, flags: list[str], ckpt: str, message: str
 ) -> None:
     run_dir = crashed_run(tmp_path / "logs")
     before, config = snapshot(run_dir), (run_dir / "config.yaml").read_bytes()
+    ckpt = str(run_dir / "checkpoints" / "last.ckpt") if ckpt == "file" else ckpt
     with pytest.raises((ConfigError, RuntimeError)) as err:
-        cli_main(tiny_args(tmp_path / "logs", *STEPS, *flags, "--ckpt_path", "last"))
+        cli_main(tiny_args(tmp_path / "logs", *STEPS, *flags, "--ckpt_path", ckpt))
     assert message in str(err.value) and "\n" not in str(err.value)
     assert (run_dir / "config.yaml").read_bytes() == config
     assert snapshot(run_dir) == before
