@@ -110,6 +110,12 @@ def test_read_scalars_honours_a_resumed_files_purge(tmp_path: Path) -> None:
     resumed.close()
     assert read_scalars(tmp_path)["a"] == [(0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (4, 14.0), (5, 15.0)]
     assert read_scalars(tmp_path / "no_run") == {}
+    # A directory whose name contains "tfevents" is still read as a directory.
+    named = tmp_path / "elsewhere" / "copy_of_events.out.tfevents.x"
+    named.mkdir(parents=True)
+    for events in tmp_path.glob("events.out.tfevents.*"):
+        (named / events.name).write_bytes(events.read_bytes())
+    assert read_scalars(named) == read_scalars(tmp_path)
 
 
 def test_last_resumes_only_the_newest_run_and_never_a_finished_one(tmp_path: Path) -> None:

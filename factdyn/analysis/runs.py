@@ -4,6 +4,7 @@ training imports; the file names and what "finished" means are :mod:`factdyn.run
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ def read_scalars(run_dir: str | Path, tags: list[str] | None = None) -> dict[str
 
     if not any(Path(run_dir).glob(run_layout.EVENTS_GLOB)):
         return {}
-    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    # The trailing separator: tensorboard takes any path whose last part contains "tfevents" for one file.
+    acc = EventAccumulator(os.path.join(str(run_dir), ""), size_guidance={"scalars": 0})
     acc.Reload()
     series: dict[str, dict[int, float]] = {}
     for tag in acc.Tags().get("scalars", []):
