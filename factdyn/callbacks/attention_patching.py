@@ -82,6 +82,10 @@ class AttentionPatching(Callback):
 
     # --- setup: load and check the reference before any training -------------------------------------
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """Load the reference (once) and check it against the model, before any training."""
         if self.reference is not None:
             return
         if pl_module.hparams.get("compile", False):

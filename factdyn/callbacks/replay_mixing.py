@@ -28,14 +28,19 @@ class ReplayMixing(Callback):
         self.schedule = dict(schedule or {})
         self._sampler: Any = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        sampler = getattr(trainer.datamodule, "sampler", None)
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """A ``ReplayMixture`` sampler to drive."""
+        sampler = getattr(datamodule, "sampler", None)
         require(
             all(callable(getattr(sampler, m, None)) for m in ("set_schedule", "is_replayed")),
             "data.sampler",
             "ReplayMixture (with data.train_roles: [new, train]) for ReplayMixing",
             type(sampler).__name__,
         )
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        sampler = trainer.datamodule.sampler
         self._sampler = sampler
         sampler.set_schedule(sorted(self.schedule.items()))
 

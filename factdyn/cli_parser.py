@@ -1,0 +1,186 @@
+"""The ``factdyn`` argument parser: jsonargparse's, with errors in one line that name the field or the file.
+
+- A usage error is one line, ``factdyn: error: <field>: <what is expected>, got <value>``, with the allowed
+  values where the parser knows them (the sampler names, the keys of a section), instead of jsonargparse's
+  usage dump; ``FACTDYN_DEBUG=1`` brings the full jsonargparse report back.
+- A config file is read as UTF-8 and an error in it starts with the file's path.
+- YAML mappings (in files and in values given on the command line) may not repeat a key: a repeated key is
+  an error naming the key and its line, not a silent "the last one wins".
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonargparse import get_loader, set_loader
+from jsonargparse._common import debug_mode_active
+from lightning.pytorch.cli import LightningArgumentParser
+
+from factdyn.data import IndividualSampler
+from factdyn.errors import EXIT_USER_ERROR, debugging, print_error
+
+
+def sampler_names() -> list[str]:
+    """Names accepted by ``--data.sampler`` (every imported ``IndividualSampler`` subclass)."""
+    found, todo = set(), [IndividualSampler]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return sorted(found)
+
+
+# --- YAML: no repeated keys ---------------------------------------------------------------------------
+def repeated_key(text: str) -> str | None:
+    """``"<key>' (line <n>)"`` for the first key a YAML mapping in ``text`` repeats, else ``None``."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    todo = list(yaml.compose_all(text, Loader=loader))
+    seen: set[int] = set()
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    if key.value in keys:
+                        return f"{key.value!r} (line {key.start_mark.line + 1})"
+                    keys.add(key.value)
+                todo += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+    return None
+
+
+_jsonargparse_yaml_load = get_loader("yaml")
+
+
+def yaml_load_unique_keys(stream: str) -> Any:
+    """jsonargparse's YAML loader, refusing a mapping that repeats a key."""
+    if isinstance(stream, str) and ":" in stream:
+        repeated = repeated_key(stream)
+        if repeated is not None:
+            raise yaml.YAMLError(f"a YAML mapping repeats the key {repeated}; keep one")
+    return _jsonargparse_yaml_load(stream)
+
+
+set_loader("yaml", yaml_load_unique_keys, (yaml.YAMLError,))
+
+
+# --- one-line errors ----------------------------------------------------------------------------------
+TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+
+_reading: ContextVar[str | None] = ContextVar("factdyn_config_file", default=None)
+_files_read: ContextVar[list[str] | None] = ContextVar("factdyn_config_files", default=None)
+
+
+def one_line_message(message: str) -> str:
+    """jsonargparse's (multi-line) message as one line, shaped ``<field>: <expected>, got <value>``."""
+    message = message.replace("Problems parsing config: ", "")
+    match = re.match(r'\s*(?:(\S+): )?Parser key "([^"]+)":\s*(.*)', message, re.S)
+    if match is None:
+        return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    path, key, body = match.groups()
+    where = f"{path}: " if path else ""
+    allowed = re.search(rf"Allowed values for {re.escape(key)}: (.*)", body)
+    got = re.search(r"(?:Given value|Got value): (.*)", body)
+    expected = re.search(r"Expected a <class '(\w+)'>", body)
+    value = f", got {got.group(1).strip()!r}" if got else ""
+    if allowed:
+        return f"{where}{key}: one of {allowed.group(1).strip()}{value}"
+    if expected and got and "Union" not in body:
+        return f"{where}{key}: {TYPE_WORDS.get(expected.group(1), expected.group(1))}{value}"
+    return f"{where}{key}: " + "; ".join(line.strip(" -") for line in body.splitlines() if line.strip(" -"))
+
+
+def file_setting(key: str, value: str | None = None) -> str | None:
+    """The config file read in this parse (the last one, as the last wins) that sets ``key`` (to ``value``,
+    when given), or ``None``: an error found after the files are merged names its file this way."""
+    for path in reversed(_files_read.get() or []):
+        try:
+            node: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        for part in key.split("."):
+            node = node.get(part, KeyError) if isinstance(node, dict) else KeyError
+        if node is not KeyError and (value is None or str(node) == value):
+            return path
+    return None
+
+
+class FactdynArgumentParser(LightningArgumentParser):
+    """Errors in one line naming the field (or the config file) and the allowed values, YAML without
+    repeated keys, UTF-8 config files."""
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        token = _files_read.set([]) if _files_read.get() is None else None
+        try:
+            return super().parse_args(*args, **kwargs)
+        finally:
+            if token is not None:
+                _files_read.reset(token)
+
+    def parse_path(self, path: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        read = _files_read.get()
+        if read is not None:
+            read.append(str(path))
+        token = _reading.set(str(path))
+        try:
+            return super().parse_path(path, *args, **kwargs)
+        except UnicodeDecodeError as err:
+            self.error(f"not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8", err)
+        finally:
+            _reading.reset(token)
+
+    def error(self, message: str, ex: Exception | None = None):  # type: ignore[override]
+        if "sampler" in message and "Allowed values for data.sampler" not in message:
+            message += (
+                f"\nAllowed values for data.sampler: {', '.join(sampler_names())} (or a full import path)"
+            )
+        message += self._allowed_keys(message)
+        path = _reading.get() or self._file_of(message)
+        if path is not None and path not in message:
+            message = f"{path}: {message}"
+        if not self.exit_on_error or debugging() or debug_mode_active():
+            return super().error(message, ex)
+        self._logger.error(message)
+        print_error(one_line_message(message))
+        self.exit(EXIT_USER_ERROR)
+
+    @staticmethod
+    def _file_of(message: str) -> str | None:
+        """The config file that set the key an error (found after merging) is about."""
+        unknown = re.search(r"does not accept option '([\w.]+)'", message)
+        if unknown:
+            return file_setting(unknown.group(1))
+        typed = re.match(r'\s*Parser key "([^"]+)":.*Got value: (.*)', message, re.S)
+        return file_setting(typed.group(1), typed.group(2).strip()) if typed else None
+
+    def _allowed_keys(self, message: str) -> str:
+        """For an unknown option ``--section.key``, the keys that ``section`` accepts (and the closest)."""
+        match = re.search(
+            r"(?:unrecognized arguments|no action for key|does not accept option)\W+(?:--)?([\w.]+)",
+            message,
+            re.I,
+        )
+        if match is None or "Allowed keys under" in message:
+            return ""
+        section, _, name = match.group(1).rpartition(".")
+        dests = [a.dest for a in self._actions if a.dest and a.dest not in ("help", "config")]
+        if section:
+            keys = sorted({d[len(section) + 1 :] for d in dests if d.startswith(f"{section}.")})
+        else:
+            keys = sorted({d.split(".")[0] for d in dests})
+        if not keys:
+            return ""
+        close = difflib.get_close_matches(name, [k.rpartition(".")[2] for k in keys], n=1)
+        hint = next((f" (did you mean {k}?)" for k in keys if close and k.rpartition(".")[2] == close[0]), "")
+        return f"\nAllowed keys under {section or 'the top level'}{hint}: {', '.join(keys)}"
