@@ -69,13 +69,14 @@ def main() -> None:
         from tests.helpers.bad_inputs import CASES, KINDS, prepare_files, run_case, stderr_to_file
 
         files = prepare_files(scratch / "files")
-        rows, kinds, left, by_category = [], Counter(), 0, {}
+        rows, kinds, named, left, by_category = [], Counter(), Counter(), 0, {}
         cases = [c for c in CASES if args.k in f"{c.category}: {c.name}"]
         start = time.perf_counter()
         for i, case in enumerate(cases):
             with stderr_to_file() as read:
                 outcome = run_case(case, scratch / f"case_{i:03d}", files, read, args.time_limit)
             kinds[outcome.kind] += 1
+            named[outcome.kind] += outcome.named
             left += bool(outcome.left)
             by_category.setdefault(case.category, Counter())[outcome.kind] += 1
             mark = f" [left: {', '.join(outcome.left[:3])}]" if outcome.left else ""
@@ -93,6 +94,8 @@ def main() -> None:
         *rows,
         "",
         "counts: " + ", ".join(f"{k} {kinds[k]}" for k in KINDS) + f"; left something behind: {left}",
+        "of these, errors whose text holds the field and the allowed values: "
+        + ", ".join(f"{k} {named[k]}" for k in KINDS if k != "accepted"),
         "",
         "category  | " + " | ".join(f"{k:>10}" for k in KINDS),
         *(
@@ -100,7 +103,7 @@ def main() -> None:
             for cat, counts in by_category.items()
         ),
     ]
-    print("\n".join(lines[-(len(by_category) + 4) :]))
+    print("\n".join(lines[-(len(by_category) + 5) :]))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join(lines) + "\n")

@@ -76,10 +76,58 @@ set_loader("yaml", yaml_load_unique_keys, (yaml.YAMLError,))
 
 
 # --- one-line errors ----------------------------------------------------------------------------------
-TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "NoneType": "null",
+    "dict": "a mapping",
+    "list": "a list",
+}
 
 _reading: ContextVar[str | None] = ContextVar("factdyn_config_file", default=None)
 _files_read: ContextVar[list[str] | None] = ContextVar("factdyn_config_files", default=None)
+
+
+def _top_level_items(text: str) -> list[str]:
+    """``a, b[c, d], e`` -> ``["a", "b[c, d]", "e"]`` (commas inside brackets or quotes stay)."""
+    items, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+            continue
+        current += char
+    return [*items, current.strip()] if current.strip() else items
+
+
+def describe_type(text: str) -> str:
+    """A type as jsonargparse prints it, in words: ``<class 'int'>`` -> ``an integer``,
+    ``typing.Literal['a', 'b']`` -> ``one of 'a', 'b'``, ``<class 'x.Callback'>`` -> ``a Callback``."""
+    text = text.strip()
+    builtin = re.fullmatch(r"<class '(\w+)'>", text)
+    if builtin:
+        return TYPE_WORDS.get(builtin.group(1), f"a {builtin.group(1)}")
+    named = re.fullmatch(r"<class '[\w.]+\.(\w+)'>|(?:[\w]+\.)+(\w+)", text)
+    if named:
+        return f"a {named.group(1) or named.group(2)} class path"
+    literal = re.fullmatch(r"typing\.Literal\[(.*)\]", text)
+    if literal:
+        return f"one of {literal.group(1)}"
+    listed = re.fullmatch(r"list\[(.*)\]", text)
+    if listed:
+        inner = describe_type(listed.group(1))
+        return f"a list of {inner[2:]}s" if inner.startswith("a ") else f"a list of {inner}"
+    return text
 
 
 def one_line_message(message: str) -> str:
@@ -91,14 +139,28 @@ def one_line_message(message: str) -> str:
     path, key, body = match.groups()
     where = f"{path}: " if path else ""
     allowed = re.search(rf"Allowed values for {re.escape(key)}: (.*)", body)
-    got = re.search(r"(?:Given value|Got value): (.*)", body)
-    expected = re.search(r"Expected a <class '(\w+)'>", body)
-    value = f", got {got.group(1).strip()!r}" if got else ""
+    subtypes = re.search(r"Subtypes: \[(.*)\]\s*$", body, re.M)
+    single = re.search(r"Expected an? (.*?)\. Got value:", body)
+    got = re.findall(r"(?:Given value|Got value): (.*)", body)
+    unknown_class = re.search(r"Expected a path but (\S+) either not accessible or invalid", body)
     if allowed:
-        return f"{where}{key}: one of {allowed.group(1).strip()}{value}"
-    if expected and got and "Union" not in body:
-        return f"{where}{key}: {TYPE_WORDS.get(expected.group(1), expected.group(1))}{value}"
-    return f"{where}{key}: " + "; ".join(line.strip(" -") for line in body.splitlines() if line.strip(" -"))
+        expected = f"one of {allowed.group(1).strip()}"
+    elif subtypes:
+        types = _top_level_items(subtypes.group(1))
+        literals = [i for t in types if t.startswith("typing.Literal[") for i in _top_level_items(t[15:-1])]
+        words = [describe_type(t) for t in types if not t.startswith("typing.Literal[")]
+        expected = " or ".join(dict.fromkeys(([f"one of {', '.join(literals)}"] if literals else []) + words))
+    elif single:
+        expected = (
+            describe_type(single.group(1)) if single.group(1).startswith(("<", "typing")) else single.group(1)
+        )
+        expected = expected if expected.startswith(("a", "one of", "true")) else f"a {expected}"
+    else:
+        lines = [line.strip(" -") for line in body.splitlines() if line.strip(" -")]
+        return f"{where}{key}: " + "; ".join(lines)
+    note = f" ({unknown_class.group(1)} is not an importable class)" if unknown_class else ""
+    value = f", got {got[-1].strip()!r}" if got else ""
+    return f"{where}{key}: {expected}{note}{value}"
 
 
 def file_setting(key: str, value: str | None = None) -> str | None:
@@ -174,7 +236,11 @@ class FactdynArgumentParser(LightningArgumentParser):
         if match is None or "Allowed keys under" in message:
             return ""
         section, _, name = match.group(1).rpartition(".")
-        dests = [a.dest for a in self._actions if a.dest and a.dest not in ("help", "config")]
+        dests = [
+            a.dest
+            for a in self._actions
+            if a.dest and a.dest not in ("help", "config") and not a.dest.endswith((".help", ".config"))
+        ]
         if section:
             keys = sorted({d[len(section) + 1 :] for d in dests if d.startswith(f"{section}.")})
         else:

@@ -37,15 +37,21 @@ def debugging() -> bool:
 
 
 def user_error(error: BaseException, extra: tuple[type[BaseException], ...] = ()) -> BaseException | None:
-    """The user error that ``error`` is or was raised from (``__cause__`` chain), else ``None``."""
-    seen: set[int] = set()
+    """The user error to report for ``error``, else ``None``: a :class:`UserError` anywhere in its chain
+    (``raise ... from``, or raised while handling it: a library that wraps ours, e.g. jsonargparse listing
+    why a value fits none of a union's types), else ``error`` itself or its ``__cause__`` when of a user-error
+    type."""
+    chain: list[BaseException] = []
     current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (UserError, ValueError, OSError, *extra)):
-            return current
-        current = current.__cause__
-    return None
+    while current is not None and not any(current is seen for seen in chain):
+        chain.append(current)
+        implicit = None if current.__suppress_context__ else current.__context__
+        current = current.__cause__ if current.__cause__ is not None else implicit
+    found = next((e for e in chain if isinstance(e, UserError)), None)
+    if found is not None:
+        return found
+    explicit = [error] + ([error.__cause__] if error.__cause__ is not None else [])
+    return next((e for e in explicit if isinstance(e, (ValueError, OSError, *extra))), None)
 
 
 def one_line(error: BaseException) -> str:

@@ -100,6 +100,22 @@ def test_user_errors_and_bugs() -> None:
             raise RuntimeError("hook failed") from inner
     except RuntimeError as wrapped:
         assert user_error(wrapped) is config
+    # A library's error raised while handling ours (jsonargparse's "does not validate against any of the
+    # Union subtypes" around a sampler's ConfigError): ours is reported.
+    try:
+        try:
+            raise config
+        except ConfigError:
+            raise ValueError("Does not validate against any of the Union subtypes") from None
+    except ValueError as suppressed:
+        assert user_error(suppressed) is suppressed  # ``from None``: the context is not ours to look at
+    try:
+        try:
+            raise config
+        except ConfigError:
+            raise ValueError("Does not validate against any of the Union subtypes")  # noqa: B904
+    except ValueError as wrapping:
+        assert user_error(wrapping) is config
     assert user_error(RuntimeError("a bug")) is None and user_error(KeyError("k")) is None
     assert one_line(UserError("two\n  lines")) == "two lines"
 
@@ -130,6 +146,17 @@ def test_jsonargparse_messages_become_one_line() -> None:
     assert one_line_message("unrecognized arguments: --x 3\nAllowed keys under the top level: a, b") == (
         "unrecognized arguments: --x 3; Allowed keys under the top level: a, b"
     )
+    union = (
+        'Parser key "data.pin_memory":\n  Does not validate against any of the Union subtypes\n'
+        "  Subtypes: [<class 'bool'>, <class 'NoneType'>]\n  Errors:\n  Given value type: <class 'str'>\n"
+        "  Given value: sometimes"
+    )
+    assert one_line_message(union) == "data.pin_memory: true or false or null, got 'sometimes'"
+    literal = (
+        'Parser key "model.config.attention":\n'
+        "  Expected a typing.Literal['fused', 'explicit']. Got value: x"
+    )
+    assert one_line_message(literal) == "model.config.attention: one of 'fused', 'explicit', got 'x'"
 
 
 def test_metric_names_are_what_a_run_logs(run_tiny) -> None:

@@ -4,9 +4,9 @@ Arguments follow ``factdyn fit`` on the tiny preset (logging under ``{logs}``) u
 ``toy:`` / ``toy-finetune:`` (``factdyn toy fit`` on configs/toy/pretrain.yaml / finetune.yaml, 50 steps) or
 ``factdyn:`` (the whole command line after ``factdyn``). They are split as a shell would split them;
 ``$NAME`` stands for the arguments of :data:`MACROS`, ``{placeholders}`` for the files of
-:func:`tests.helpers.bad_inputs.prepare_files`. The expected parts, separated by `` ; ``, are the field (or
-the file) and what it allows. Each case changes one thing; :mod:`tests.helpers.bad_inputs` runs and
-classifies them.
+:func:`tests.helpers.bad_inputs.prepare_files` and ``{work}``, the case's working directory. The expected
+parts, separated by `` ; ``, are the field (or the file) and what it allows. Each case changes one thing;
+:mod:`tests.helpers.bad_inputs` runs and classifies them.
 """
 
 from __future__ import annotations
@@ -146,12 +146,12 @@ callbacks | AdaptiveWarmUpSwitch.baseline_monitor misspelt | $AWU $SWITCH --trai
 callbacks | unknown callback class | --trainer.callbacks+=factdyn.callbacks.NoSuchCallback | trainer.callbacks ; NoSuchCallback
 
 paths | summary.filename outside the run | --summary.filename ../../../x.json | summary.filename ; inside the run directory
-paths | summary.filename absolute | --summary.filename /tmp/factdyn_summary.json | summary.filename ; not absolute
+paths | summary.filename absolute | --summary.filename {work}/abs/summary.json | summary.filename ; not absolute
 paths | summary.filename empty | --summary.filename '' | summary.filename ; relative path
 paths | exposures.filename outside the run | --exposures.filename ../../x.csv | exposures.filename ; inside the run directory
 paths | DataStreamRecorder.filename outside the run | $RECORDER --trainer.callbacks.filename ../x.jsonl | DataStreamRecorder.filename ; inside the run directory
 paths | logger name escaping save_dir | --trainer.logger.init_args.name ../escape | trainer.logger.init_args.name ; inside trainer.logger.init_args.save_dir
-paths | logger name absolute | --trainer.logger.init_args.name /tmp/factdyn_escape | trainer.logger.init_args.name ; not absolute
+paths | logger name absolute | --trainer.logger.init_args.name {work}/abs | trainer.logger.init_args.name ; not absolute
 paths | logger version escaping save_dir | --trainer.logger.init_args.version ../../v | trainer.logger.init_args.version ; inside
 paths | logger sub_dir escaping the run | --trainer.logger.init_args.sub_dir ../../s | trainer.logger.init_args.sub_dir ; inside
 paths | ckpt_path missing file | --ckpt_path missing.ckpt | missing.ckpt ; not found

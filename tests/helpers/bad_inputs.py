@@ -189,11 +189,14 @@ def write_sweep_files(work: Path, files: dict[str, str]) -> dict[str, str]:
 # --- running a case -----------------------------------------------------------------------------------
 @dataclass
 class Outcome:
-    """What a case did: its kind (:data:`KINDS`), exit status, error line and what it left behind."""
+    """What a case did: its kind (:data:`KINDS`), exit status, error text, whether that text holds every
+    expected part (``named``, whatever the kind: a traceback may end with the right message) and what the
+    case left behind."""
 
     kind: str
     code: int | None
     message: str
+    named: bool = False
     left: list[str] = field(default_factory=list)
 
 
@@ -222,20 +225,20 @@ def classify(
 ) -> Outcome:
     """The kind of a finished case (see the module docstring)."""
     if isinstance(escaped, CaseTimeout):
-        return Outcome("accepted", None, "still running at the time limit", left)
+        return Outcome("accepted", None, "still running at the time limit", False, left)
     if escaped is not None or "Traceback (most recent call last)" in stderr:
         text = (
             f"{type(escaped).__name__}: {escaped}" if escaped is not None else stderr.strip().splitlines()[-1]
         )
-        return Outcome("traceback", code, " ".join(text.split())[:300], left)
+        named = all(part in text for part in case.expected)
+        return Outcome("traceback", code, " ".join(text.split()), named, left)
     if code == 0:
-        return Outcome("accepted", 0, "", left)
+        return Outcome("accepted", 0, "", False, left)
     lines = error_lines(stderr)
-    message = " | ".join(lines)
+    named = all(part in " ".join(lines) for part in case.expected)
     if len(lines) != 1:
-        return Outcome("multi-line", code, message[:300], left)
-    named = all(part in lines[0] for part in case.expected)
-    return Outcome("one-line" if named and not left else "vague", code, lines[0], left)
+        return Outcome("multi-line", code, " | ".join(lines), named, left)
+    return Outcome("one-line" if named and not left else "vague", code, lines[0], named, left)
 
 
 @contextlib.contextmanager
@@ -272,7 +275,7 @@ def run_case(
     from factdyn.cli import main
 
     work.mkdir(parents=True, exist_ok=True)
-    placeholders = {**files, "logs": str(work / "logs")}
+    placeholders = {**files, "logs": str(work / "logs"), "work": str(work)}
     placeholders.update(write_sweep_files(work, placeholders))
     words = [fill(w, placeholders) for w in case.words]
     before = set(work.rglob("*"))
