@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.callbacks.quiet import quiet
-from factdyn.callbacks.setup_checks import logged_metrics
+from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
 from factdyn.checks import require, require_metric
 from factdyn.data.samplers.adaptive_warmup import AdaptiveWarmUp
 from factdyn.dynamics.phases import DEFAULT_THRESHOLDS, PhaseThresholds, PhaseTracker
@@ -57,7 +57,7 @@ class AdaptiveWarmUpSwitch(Callback):
         self._count = 0
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
 
     def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
         """An ``AdaptiveWarmUp`` sampler in the training process, and a logged ``baseline_monitor``."""

@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require_int
 from factdyn.data.batches import to_torch
 from factdyn.interp.attention_statistics import METRICS, attention_statistic_sums
@@ -73,7 +74,7 @@ class AttentionStatistics(Callback):
         require_pattern_hooks(getattr(pl_module, "model", pl_module), "AttentionStatistics")
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
 
     @torch.no_grad()
     def measure(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, list[float]]:

@@ -9,6 +9,7 @@ import numpy as np
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import require, require_choice
 from factdyn.data.population import EVAL_SETS
 
@@ -60,7 +61,7 @@ class BucketMetrics(Callback):
         return [f"{self.split}/attr_{m}/bucket_{k}" for m in ("loss", "acc") for k in range(n)]
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
         sampler = getattr(trainer.datamodule, "sampler", None)
         self._buckets = sampler.buckets() if sampler is not None else None
 

@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_only
 
 from factdyn.callbacks.quiet import quiet, run_dir_to_write
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require_relative_path
 from factdyn.run_layout import EXPOSURES, SAMPLER
 
@@ -76,7 +77,7 @@ class ExposureCounter(Callback):
         return [f"exposures/{key}" for key in exposure_stats(np.zeros(1))]
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
         sampler = trainer.datamodule.sampler
         self._sampler = sampler
         if len(self.counts) != sampler.n_individuals:

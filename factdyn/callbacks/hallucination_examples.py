@@ -9,6 +9,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import require, require_choice, require_int
 from factdyn.data.population import EVAL_SETS
 
@@ -55,7 +56,7 @@ class HallucinationExamples(Callback):
             )
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
 
     def _active(self, trainer: L.Trainer) -> bool:
         return (

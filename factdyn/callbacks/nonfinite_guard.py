@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 
-from factdyn.callbacks.setup_checks import logged_metrics
+from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
 from factdyn.checks import require_choice, require_int, require_metric
 
 ACTIONS = ("stop", "skip")
@@ -76,7 +76,7 @@ class NonFiniteGuard(Callback):
             require_metric("nonfinite.monitor", self.monitor, {m for m in logged if m.startswith("train/")})
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
 
     def on_before_backward(
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor

@@ -17,7 +17,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.callbacks.quiet import quiet
-from factdyn.callbacks.setup_checks import logged_metrics
+from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
 from factdyn.checks import ConfigError, require_metric
 from factdyn.dynamics.phases import DEFAULT_THRESHOLDS, PhaseThresholds, PhaseTracker
 
@@ -112,7 +112,7 @@ class PhaseDetector(Callback):
                 require_metric(field, name, logged, " (or phases.strict: false)")
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Not on_validation_epoch_end: callbacks run before the module there, so the epoch's metrics are

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import require
 
 
@@ -39,7 +40,7 @@ class ReplayMixing(Callback):
         )
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self.check_setup(stage, trainer.datamodule, pl_module, trainer.callbacks)
+        check_at_setup(self, trainer, pl_module, stage)
         sampler = trainer.datamodule.sampler
         self._sampler = sampler
         sampler.set_schedule(sorted(self.schedule.items()))

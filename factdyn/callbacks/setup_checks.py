@@ -39,3 +39,9 @@ def check_callbacks(stage: str, datamodule: Any, pl_module: Any, callbacks: Sequ
         check = getattr(callback, "check_setup", None)
         if callable(check):
             check(stage, datamodule, pl_module, callbacks)
+
+
+def check_at_setup(callback: Any, trainer: Any, pl_module: Any, stage: str) -> None:
+    """``callback.check_setup`` from its ``setup`` hook, with the trainer's DataModule and callbacks."""
+    datamodule = getattr(trainer, "datamodule", None)
+    callback.check_setup(stage, datamodule, pl_module, list(getattr(trainer, "callbacks", None) or []))

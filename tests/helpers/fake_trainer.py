@@ -34,7 +34,6 @@ class FakeTrainer:
         self.strategy = FakeStrategy()
         self.should_stop = False
         self.datamodule = datamodule
-        self.callbacks: list[Any] = []
 
     def set_metrics(self, metrics: dict[str, float]) -> None:
         self.callback_metrics = {k: torch.tensor(v) for k, v in metrics.items()}
