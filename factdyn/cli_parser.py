@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import difflib
+import importlib
+import inspect
 import re
 from contextvars import ContextVar
 from pathlib import Path
@@ -130,6 +132,16 @@ def describe_type(text: str) -> str:
     return text
 
 
+def init_arguments(class_path: str) -> list[str]:
+    """The ``__init__`` arguments of the class at ``class_path`` ([] if it cannot be imported)."""
+    module, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+        return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "args", "kwargs")]
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return []
+
+
 def one_line_message(message: str) -> str:
     """jsonargparse's (multi-line) message as one line, shaped ``<field>: <expected>, got <value>``."""
     message = message.replace("Problems parsing config: ", "")
@@ -143,6 +155,11 @@ def one_line_message(message: str) -> str:
     single = re.search(r"Expected an? (.*?)\. Got value:", body)
     got = re.findall(r"(?:Given value|Got value): (.*)", body)
     unknown_class = re.search(r"Expected a path but (\S+) either not accessible or invalid", body)
+    foreign = re.search(r"Problem with given class_path '([\w.]+)':\s*Option '(\w+)' is not accepted", body)
+    if foreign:
+        cls, name = foreign.group(1).rpartition(".")[2], foreign.group(2)
+        known = ", ".join(init_arguments(foreign.group(1)))
+        return f"{where}{key}.{name}: {cls} takes no {name!r} (its arguments: {known or 'none'})"
     if allowed:
         expected = f"one of {allowed.group(1).strip()}"
     elif subtypes:

@@ -68,7 +68,7 @@ sampler | SequentialGroups n_groups zero | --data.sampler SequentialGroups --dat
 sampler | SequentialGroups n_repeats zero | --data.sampler SequentialGroups --data.sampler.n_repeats 0 | data.sampler.n_repeats ; >= 1
 sampler | ReplayMixture replay_weight negative | --data.sampler ReplayMixture --data.sampler.replay_weight -1 | data.sampler.replay_weight ; >= 0
 sampler | ReplayMixing without ReplayMixture | $REPLAY | data.sampler ; ReplayMixture
-sampler | sampler argument of another sampler | --data.sampler Zipf --data.sampler.weight 2 | weight
+sampler | sampler argument of another sampler | --data.sampler Zipf --data.sampler.weight 2 | data.sampler.weight ; Zipf takes no 'weight' ; alpha
 
 model | heads do not divide d_model | --model.config.n_head 3 | model.config.n_head ; divisor of model.config.d_model
 model | n_layer zero | --model.config.n_layer 0 | model.config.n_layer ; an integer >= 1
