@@ -1,22 +1,34 @@
 """Every check of a user-given value: one exception type, one message shape, run before anything trains.
 
-Each failure is a :class:`ConfigError` (a ``ValueError``) whose message is one line naming the config field,
-what it allows and what it got::
+Each failure is a :class:`ConfigError` (a :class:`UserError`, a ``ValueError``) whose message is one line
+naming the config field, what it allows and what it got::
 
     data.n_individuals: an integer >= 1, got 0
     model.config.attention: one of 'fused', 'explicit', got 'flash'
 
-No torch, no Lightning: data, model, callbacks and the CLI all check through here.
+The ``factdyn`` command prints a :class:`UserError` as that one line, with no traceback
+(:mod:`factdyn.errors`). No torch, no Lightning: data, model, callbacks and the CLI all check through here.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Collection, Iterable
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 
-class ConfigError(ValueError):
+class UserError(ValueError):
+    """Something the person running factdyn can correct: a value, a name, a file.
+
+    Raise it (or its :class:`ConfigError`, for a config field) with a message that says what is wrong and
+    where (the field, or the file first); ``factdyn`` prints the message as one line and exits with 2.
+    """
+
+
+class ConfigError(UserError):
     """A user-given value that is not allowed; the message is ``<field>: <allowed>, got <value>``."""
 
     def __init__(self, field: str, allowed: str, value: Any) -> None:
@@ -100,3 +112,37 @@ def require_bool(field: str, value: Any, *, allow_none: bool = False) -> None:
 def require_at_most_n(field: str, value: int, n: int) -> None:
     """A subset size that must fit in the ``n`` training individuals."""
     require(value <= n, field, f"at most the {n} training individuals", value)
+
+
+def require_relative_path(field: str, value: Any, inside: str, *, allow_empty: bool = False) -> None:
+    """A relative path that stays inside ``inside`` (the run directory, the logger's save_dir): not absolute,
+    no ``..`` part, so that nothing is written outside it (``allow_empty``: ``""`` and ``null`` too)."""
+    if allow_empty and value in (None, ""):
+        return
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else ""
+    require(
+        text != ""
+        and not PurePosixPath(text).is_absolute()
+        and not PureWindowsPath(text).is_absolute()
+        and ".." not in PurePosixPath(text.replace("\\", "/")).parts,
+        field,
+        f"a relative path inside {inside} (no '..', not absolute)",
+        value,
+    )
+
+
+def require_metric(field: str, name: Any, logged: Collection[str], escape: str = "") -> None:
+    """One of the ``logged`` metric names.
+
+    The message lists the top-level ones (``val/attr_loss``, not its breakdowns such as
+    ``val/attr_loss/<attribute>``), suggests the closest name and ends with ``escape`` (e.g. the switch that
+    turns the check off).
+    """
+    if isinstance(name, str) and name in logged:
+        return
+    shown = sorted(m for m in logged if not any(m.startswith(f"{o}/") for o in logged))
+    close = difflib.get_close_matches(str(name), list(logged), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(
+        field, f"a logged metric{hint}: one of {', '.join(shown)} or their breakdowns{escape}", name
+    )

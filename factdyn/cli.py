@@ -9,20 +9,25 @@ Values known only once the data is defined (vocabulary size, maximum length, att
 tokenizer fingerprint) are linked from the DataModule to the model at instantiation; since they are
 ``FactLearner`` init arguments, ``save_hyperparameters`` writes them into every checkpoint and
 ``FactLearner.load_from_checkpoint(path)`` works without the CLI.
+
+A user error (a bad value, a name that matches nothing, a missing or unreadable file) is one line on stderr,
+``factdyn: error: <field>: <allowed>, got <value>``, and exit status 2, before anything trains or is written
+(:mod:`factdyn.errors`, :mod:`factdyn.preflight`); ``FACTDYN_DEBUG=1`` shows the traceback too.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
+import yaml
+from lightning.pytorch import Trainer, seed_everything
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from factdyn.callbacks import (
     BucketMetrics,
@@ -34,8 +39,11 @@ from factdyn.callbacks import (
     RunSummary,
     ValidationOnResume,
 )
-from factdyn.checks import ConfigError
-from factdyn.data import BiographyDataModule, IndividualSampler
+from factdyn.checks import ConfigError, require
+from factdyn.cli_parser import FactdynArgumentParser
+from factdyn.data import BiographyDataModule
+from factdyn.errors import reported_user_errors
+from factdyn.preflight import as_configured, preflight
 from factdyn.process import keep_freed_memory
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.checkpoint_io import load_lightning_checkpoint
@@ -81,45 +89,56 @@ TRAINER_DEFAULTS = {
 }
 
 
-def sampler_names() -> list[str]:
-    """Names accepted by ``--data.sampler`` (every imported ``IndividualSampler`` subclass)."""
-    found, todo = set(), [IndividualSampler]
-    while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            found.add(sub.__name__)
-            todo.append(sub)
-    return sorted(found)
+ALWAYS_ON: dict[str, type[Callback]] = {
+    "summary": RunSummary,
+    "exposures": ExposureCounter,
+    "bucket_metrics": BucketMetrics,
+    "last_checkpoint": ModelCheckpoint,
+    "phases": PhaseDetector,
+    "hallucination_examples": HallucinationExamples,
+    "nonfinite": NonFiniteGuard,
+    "validation_on_resume": ValidationOnResume,
+    # After every callback whose state a training step changes (exposure counts, guards), so a scheduled
+    # checkpoint holds the state after its step, as last.ckpt (ordered last by Lightning) does.
+    "checkpoints": CheckpointSchedule,
+}
+"""The callbacks of every ``factdyn`` run, by config key, in the order the Trainer gets them."""
+
+USER_ERRORS = (MisconfigurationException, yaml.YAMLError)
+"""Exceptions printed as one line besides factdyn's own user errors (:mod:`factdyn.errors`)."""
 
 
-class FactdynArgumentParser(LightningArgumentParser):
-    """Adds the allowed values to jsonargparse's errors (sampler names, the keys of a section)."""
+class CheckedCLI(LightningCLI):
+    """A LightningCLI that runs :func:`~factdyn.preflight.preflight` for its subcommand before it builds the
+    Trainer (not with ``run=False``: nothing runs then, and the callbacks check at ``setup``)."""
 
-    def error(self, message: str, ex: Exception | None = None):  # type: ignore[override]
-        if "sampler" in message:
-            message += (
-                f"\nAllowed values for data.sampler: {', '.join(sampler_names())} (or a full import path)"
-            )
-        message += self._allowed_keys(message)
-        return super().error(message, ex)
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        if self.subcommand is not None:
+            extra = config.get("callbacks") or []
+            extra = list(extra) if isinstance(extra, (list, tuple)) else [extra]
+            everything = [*extra, *callbacks]
+            preflight(self.subcommand, self.config[self.subcommand], self.datamodule, self.model, everything)
+        return super()._instantiate_trainer(config, callbacks)
 
-    def _allowed_keys(self, message: str) -> str:
-        """For an unknown option ``--section.key``, the keys that ``section`` accepts."""
-        match = re.search(r"(?:unrecognized arguments|no action for key)\W+(?:--)?([\w.]+)", message, re.I)
-        if match is None:
-            return ""
-        section = match.group(1).rsplit(".", 1)[0] if "." in match.group(1) else ""
-        keys = sorted(
-            {
-                a.dest[len(section) + 1 :].split(".")[0] if section else a.dest.split(".")[0]
-                for a in self._actions
-                if a.dest and (a.dest.startswith(section + ".") if section else True) and a.dest != "help"
-            }
+    def _set_seed(self) -> None:
+        """Lightning's seeding after a check of the seed, without its "Seed set to" line (the seed is in the
+        run's config.yaml; stderr stays for errors)."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        seed = config.get("seed_everything")
+        if seed is False:
+            return
+        require(
+            seed is True or seed is None or (isinstance(seed, int) and 0 <= seed < 2**32),
+            "seed_everything",
+            f"an integer in [0, {2**32 - 1}] or true/false",
+            seed,
         )
-        return f"\nAllowed keys under {section or 'the top level'}: {', '.join(keys)}" if keys else ""
+        config["seed_everything"] = seed_everything(
+            None if seed is True else seed, workers=True, verbose=False
+        )
 
 
-class FactdynCLI(LightningCLI):
+class FactdynCLI(CheckedCLI):
     """LightningCLI with data→model links, always-on run bookkeeping callbacks and safe runs.
 
     ``fit --ckpt_path last`` resumes the newest run of the logger's ``<save_dir>/<name>``: the newest valid
@@ -142,17 +161,8 @@ class FactdynCLI(LightningCLI):
         for source, target in LINKED_FROM_DATA.items():
             parser.link_arguments(source, target, apply_on="instantiate")
         parser.link_arguments("seed_everything", "data.seed")
-        parser.add_lightning_class_args(RunSummary, "summary")
-        parser.add_lightning_class_args(ExposureCounter, "exposures")
-        parser.add_lightning_class_args(BucketMetrics, "bucket_metrics")
-        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
-        parser.add_lightning_class_args(PhaseDetector, "phases")
-        parser.add_lightning_class_args(HallucinationExamples, "hallucination_examples")
-        parser.add_lightning_class_args(NonFiniteGuard, "nonfinite")
-        parser.add_lightning_class_args(ValidationOnResume, "validation_on_resume")
-        # After every callback whose state a training step changes (exposure counts, guards), so a scheduled
-        # checkpoint holds the state after its step, as last.ckpt (ordered last by Lightning) does.
-        parser.add_lightning_class_args(CheckpointSchedule, "checkpoints")
+        for key, callback in ALWAYS_ON.items():
+            parser.add_lightning_class_args(callback, key)
         parser.set_defaults(
             {
                 "last_checkpoint.save_last": True,
@@ -163,16 +173,15 @@ class FactdynCLI(LightningCLI):
             }
         )
 
-    def _set_seed(self) -> None:
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        seed = config.get("seed_everything")
-        if (
-            not isinstance(seed, bool)
-            and seed is not None
-            and (not isinstance(seed, int) or not 0 <= seed < 2**32)
-        ):
-            raise ConfigError("seed_everything", f"an integer in [0, {2**32 - 1}] or true/false", seed)
-        super()._set_seed()
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ConfigError as error:
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            named = as_configured(error, config, ALWAYS_ON)
+            if named is error:
+                raise
+            raise named from error
 
     def _parse_ckpt_path(self) -> None:
         verify_ckpt_path(self.config)
@@ -328,7 +337,7 @@ TOY_TRAINER_DEFAULTS = {
 }
 
 
-class ToyCLI(LightningCLI):
+class ToyCLI(CheckedCLI):
     """LightningCLI for the toy associative memory: same trainer defaults, no biography links or phases."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -354,6 +363,7 @@ def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:
     return ToyCLI(
         ToyMemory,
         ToyMemoryData,
+        parser_class=FactdynArgumentParser,
         args=args,
         run=run,
         seed_everything_default=0,
@@ -364,7 +374,14 @@ def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: ``factdyn <subcommand> ...``, ``factdyn toy <subcommand> ...``, ``factdyn sweep ...`` or
-    ``factdyn report ...`` (the last two are plain argparse programs, not LightningCLI)."""
+    ``factdyn report ...`` (the last two are plain argparse programs, not LightningCLI).
+
+    A user error is one line on stderr and exit status 2 (:mod:`factdyn.errors`)."""
+    with reported_user_errors(USER_ERRORS):
+        _dispatch(argv)
+
+
+def _dispatch(argv: list[str] | None) -> None:
     words = list(argv) if argv is not None else sys.argv[1:]
     if words[:1] == ["sweep"]:
         from factdyn.sweep import main as sweep_main

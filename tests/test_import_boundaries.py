@@ -32,6 +32,11 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
     ("factdyn.checks", (*TORCH, "factdyn.*"), "every layer checks through it"),
     ("factdyn.run_layout", (*TORCH, "factdyn.*"), "sweeps and analysis read run directories"),
     (
+        "factdyn.errors",
+        (*TORCH, *UPPER, "factdyn.data", "factdyn.model", "factdyn.sweep", "factdyn.analysis"),
+        "the sweep and report programs print their errors through it",
+    ),
+    (
         "factdyn.dynamics*",
         (*TORCH, "factdyn.data", "factdyn.model", "factdyn.training"),
         "analysis reuses it",
@@ -153,7 +158,7 @@ def test_torch_free_modules_import_without_torch() -> None:
     torch_free = ("factdyn.analysis", "factdyn.sweep", "factdyn.dynamics")
     # ``__main__`` modules run their program when imported.
     names = [m for m in modules() if m.startswith(torch_free) and not m.endswith("__main__")]
-    names += ["factdyn.checks", "factdyn.run_layout"]
+    names += ["factdyn.checks", "factdyn.run_layout", "factdyn.errors"]
     code = (
         "import importlib, sys\n"
         f"for name in {names!r}:\n"

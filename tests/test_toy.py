@@ -101,9 +101,12 @@ def test_tiny_pretrain_then_finetune_through_factdyn_toy_fit(tmp_path: Path) -> 
     assert summary["steps"] == 60 and "toy/old_acc" in summary["final"]
 
 
-def test_missing_init_checkpoint_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="model.init_checkpoint"):
+def test_missing_init_checkpoint_is_reported(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
         main(["toy", "fit", "--config", str(CONFIGS / "toy" / "finetune.yaml"),
               "--trainer.logger.init_args.save_dir", str(tmp_path),
               "--model.init_checkpoint", str(tmp_path / "x"),
               "--trainer.max_steps", "2"])  # fmt: skip
+    assert exit_.value.code == 2
+    assert "factdyn: error: model.init_checkpoint: a checkpoint file that exists" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*tfevents*"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -11,7 +12,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.callbacks.quiet import quiet
-from factdyn.checks import require
+from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
+from factdyn.checks import require, require_metric
 from factdyn.data.samplers.adaptive_warmup import AdaptiveWarmUp
 from factdyn.dynamics.phases import DEFAULT_THRESHOLDS, PhaseThresholds, PhaseTracker
 
@@ -33,8 +35,12 @@ class AdaptiveWarmUpSwitch(Callback):
 
     Raises:
         ValueError: at setup, if ``data.sampler`` is not an ``AdaptiveWarmUp`` or ``data.num_workers`` is
-            not 0 (worker processes hold copies of the sampler that would never see the switch).
+            not 0 (worker processes hold copies of the sampler that would never see the switch), or if
+            ``baseline_monitor`` names no metric the run logs.
     """
+
+    switches_sampler = True
+    """Ends the sampler's warm-up (what :func:`require_warmup_switch` looks for)."""
 
     def __init__(
         self,
@@ -51,7 +57,10 @@ class AdaptiveWarmUpSwitch(Callback):
         self._count = 0
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        datamodule = trainer.datamodule
+        check_at_setup(self, trainer, pl_module, stage)
+
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """An ``AdaptiveWarmUp`` sampler in the training process, and a logged ``baseline_monitor``."""
         sampler = getattr(datamodule, "sampler", None)
         require(
             isinstance(sampler, AdaptiveWarmUp),
@@ -66,6 +75,9 @@ class AdaptiveWarmUpSwitch(Callback):
             "switch)",
             getattr(datamodule, "num_workers", None),
         )
+        logged = logged_metrics(datamodule, pl_module, callbacks) if stage == "fit" else None
+        if logged is not None:
+            require_metric("AdaptiveWarmUpSwitch.baseline_monitor", self.baseline_monitor, logged)
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._loss_sum, self._count = 0.0, 0
@@ -134,3 +146,17 @@ class AdaptiveWarmUpSwitch(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.tracker.load_state_dict(state_dict["tracker"])
         self.switch_step = state_dict.get("switch_step")
+
+
+def require_warmup_switch(sampler: Any, callbacks: Sequence[Any]) -> None:
+    """An ``AdaptiveWarmUp`` without ``max_warmup_steps`` needs a callback that ends its warm-up (an
+    :class:`AdaptiveWarmUpSwitch`, or any with ``switches_sampler = True``): else it never ends."""
+    if not isinstance(sampler, AdaptiveWarmUp) or sampler.max_warmup_steps is not None:
+        return
+    require(
+        any(getattr(c, "switches_sampler", False) for c in callbacks),
+        "trainer.callbacks",
+        "an AdaptiveWarmUpSwitch with data.sampler AdaptiveWarmUp (--trainer.callbacks+=AdaptiveWarmUpSwitch)"
+        ", or data.sampler.max_warmup_steps set: without either the warm-up never ends",
+        sorted(type(c).__name__ for c in callbacks),
+    )

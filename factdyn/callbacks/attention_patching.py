@@ -10,6 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require, require_int
 from factdyn.interp.patching import (
     Reference,
@@ -82,6 +83,10 @@ class AttentionPatching(Callback):
 
     # --- setup: load and check the reference before any training -------------------------------------
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        check_at_setup(self, trainer, pl_module, stage)
+
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """Load the reference (once) and check it against the model, before any training."""
         if self.reference is not None:
             return
         if pl_module.hparams.get("compile", False):

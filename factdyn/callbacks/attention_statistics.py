@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require_int
 from factdyn.data.batches import to_torch
 from factdyn.interp.attention_statistics import METRICS, attention_statistic_sums
@@ -68,9 +69,12 @@ class AttentionStatistics(Callback):
             self._batch = to_torch(datamodule.assembler.assemble(population, individuals, rng, split="eval"))
         return self._batch
 
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """A model with attention (not ``sequence_mixer: hawk``), refused before training, not at an eval."""
+        require_pattern_hooks(getattr(pl_module, "model", pl_module), "AttentionStatistics")
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        # Refuse a model without attention (sequence_mixer: hawk) before training, not at the first eval.
-        require_pattern_hooks(pl_module.model, "AttentionStatistics")
+        check_at_setup(self, trainer, pl_module, stage)
 
     @torch.no_grad()
     def measure(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, list[float]]:

@@ -9,6 +9,9 @@ import numpy as np
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
+from factdyn.callbacks.setup_checks import check_at_setup
+from factdyn.checks import require, require_choice
+from factdyn.data.population import EVAL_SETS
 
 
 class BucketMetrics(Callback):
@@ -25,6 +28,7 @@ class BucketMetrics(Callback):
     """
 
     def __init__(self, split: str = "val") -> None:
+        require_choice("bucket_metrics.split", split, EVAL_SETS)
         self.split = split
         self._buckets: np.ndarray | None = None
         self._loss: np.ndarray = np.zeros(0)
@@ -35,7 +39,29 @@ class BucketMetrics(Callback):
     def state_key(self) -> str:
         return f"BucketMetrics[split={self.split}]"
 
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """``split`` is an evaluation set of this data whose individuals are trained on (so have buckets)."""
+        names = getattr(datamodule, "eval_set_names", None)
+        if not callable(names) or not callable(getattr(datamodule, "training_index", None)):
+            return
+        none = np.zeros(0, dtype=np.int64)
+        trained = [s for s in names() if datamodule.training_index(s, none) is not None]
+        require(
+            self.split in trained,
+            "bucket_metrics.split",
+            f"an evaluation set of individuals this run trains on, one of {', '.join(map(repr, trained))}",
+            self.split,
+        )
+
+    def metric_names(self, datamodule: Any) -> list[str]:
+        """What this callback logs: ``<split>/attr_{loss,acc}/bucket_<k>`` for each bucket of the sampler."""
+        sampler = getattr(datamodule, "sampler", None)
+        buckets = sampler.buckets() if sampler is not None else None
+        n = 0 if buckets is None or len(buckets) == 0 else int(buckets.max()) + 1
+        return [f"{self.split}/attr_{m}/bucket_{k}" for m in ("loss", "acc") for k in range(n)]
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        check_at_setup(self, trainer, pl_module, stage)
         sampler = getattr(trainer.datamodule, "sampler", None)
         self._buckets = sampler.buckets() if sampler is not None else None
 

@@ -11,6 +11,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
+from factdyn.checks import require_relative_path
 
 
 class DataStreamRecorder(Callback):
@@ -25,6 +26,7 @@ class DataStreamRecorder(Callback):
     """
 
     def __init__(self, filename: str = "data_stream.jsonl") -> None:
+        require_relative_path("DataStreamRecorder.filename", filename, "the run directory")
         self.filename = filename
         self.path: Path | None = None
 

@@ -13,7 +13,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_only
 
 from factdyn.callbacks.quiet import quiet, run_dir_to_write
-from factdyn.checks import ConfigError
+from factdyn.callbacks.setup_checks import check_at_setup
+from factdyn.checks import ConfigError, require_relative_path
 from factdyn.run_layout import EXPOSURES, SAMPLER
 
 
@@ -50,6 +51,7 @@ class ExposureCounter(Callback):
     """
 
     def __init__(self, filename: str = EXPOSURES, histogram: bool = True) -> None:
+        require_relative_path("exposures.filename", filename, "the run directory")
         self.filename = filename
         self.histogram = histogram
         self._counts = np.zeros(0, dtype=np.int64)
@@ -64,10 +66,19 @@ class ExposureCounter(Callback):
             self._pending = None
         return self._counts
 
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """The DataModule has a sampler to count for."""
+        if getattr(datamodule, "sampler", None) is None:
+            found = type(datamodule).__name__
+            raise ConfigError("data", "a DataModule with a public `sampler` (for ExposureCounter)", found)
+
+    def metric_names(self, datamodule: Any) -> list[str]:
+        """What this callback logs: ``exposures/<statistic>``."""
+        return [f"exposures/{key}" for key in exposure_stats(np.zeros(1))]
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        sampler = getattr(trainer.datamodule, "sampler", None)
-        if sampler is None:
-            raise ConfigError("data", "a DataModule with a public `sampler` (for ExposureCounter)", None)
+        check_at_setup(self, trainer, pl_module, stage)
+        sampler = trainer.datamodule.sampler
         self._sampler = sampler
         if len(self.counts) != sampler.n_individuals:
             self._counts = np.zeros(sampler.n_individuals, dtype=np.int64)

@@ -9,7 +9,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import quiet
-from factdyn.checks import require_choice, require_int
+from factdyn.callbacks.setup_checks import check_at_setup
+from factdyn.checks import require, require_choice, require_int
 from factdyn.data.population import EVAL_SETS
 
 CONFIDENCE_METRICS = ("attr_loss", "attr_acc", "max_prob", "entropy")
@@ -41,6 +42,21 @@ class HallucinationExamples(Callback):
         self.every_n_validations = every_n_validations
         self.n_validations = 0
         self._rows: list[dict[str, Any]] | None = None
+
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """``split`` is an evaluation set this data has (``new`` needs ``data.n_new > 0``)."""
+        names = getattr(datamodule, "eval_set_names", None)
+        if stage == "fit" and callable(names):
+            sets = names()
+            require(
+                self.split in sets,
+                "HallucinationExamples.split",
+                f"an evaluation set of this data, one of {', '.join(map(repr, sets))}",
+                self.split,
+            )
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        check_at_setup(self, trainer, pl_module, stage)
 
     def _active(self, trainer: L.Trainer) -> bool:
         return (

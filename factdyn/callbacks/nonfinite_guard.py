@@ -10,7 +10,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_warn
 
-from factdyn.checks import require_choice, require_int
+from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
+from factdyn.checks import require_choice, require_int, require_metric
 
 ACTIONS = ("stop", "skip")
 
@@ -67,6 +68,15 @@ class NonFiniteGuard(Callback):
         self.max_skips = max_skips
         self.skipped_steps: list[int] = []
         self._loss: torch.Tensor | None = None
+
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """``monitor`` names a metric the run logs."""
+        logged = logged_metrics(datamodule, pl_module, callbacks) if stage == "fit" else None
+        if logged is not None:
+            require_metric("nonfinite.monitor", self.monitor, {m for m in logged if m.startswith("train/")})
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        check_at_setup(self, trainer, pl_module, stage)
 
     def on_before_backward(
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor

@@ -17,7 +17,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from factdyn.callbacks.quiet import quiet
-from factdyn.checks import ConfigError
+from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
+from factdyn.checks import ConfigError, require_metric
 from factdyn.dynamics.phases import DEFAULT_THRESHOLDS, PhaseThresholds, PhaseTracker
 
 BOUNDARY_TAGS = {
@@ -51,8 +52,9 @@ class PhaseDetector(Callback):
             (YAML ``phases.thresholds.patience`` ...).
         stop_on_knowledge: stop training once knowledge is reached.
         verbose: print each boundary when found.
-        strict: fail at the first validation whose metrics lack a monitor (a mistyped name would otherwise
-            give an empty plateau), as ``EarlyStopping`` does; ``False`` skips such validations.
+        strict: refuse, before training, a monitor that names no metric the run logs, and fail at a
+            validation whose metrics lack one (a mistyped name would otherwise give an empty plateau), as
+            ``EarlyStopping`` does; ``False`` skips such validations.
 
     Attributes:
         reached_baseline_step, plateau_end_step, knowledge_step: the boundaries found so far (or ``None``).
@@ -95,15 +97,30 @@ class PhaseDetector(Callback):
     def knowledge_step(self) -> int | None:
         return self.tracker.knowledge_step
 
+    def monitors(self) -> dict[str, str]:
+        """Field -> the metric it names, for the metrics this detector reads."""
+        monitors = {"phases.monitor": self.monitor, "phases.baseline_monitor": self.baseline_monitor}
+        if self.thresholds.knowledge_accuracy is not None:
+            monitors["phases.accuracy_monitor"] = self.accuracy_monitor
+        return monitors
+
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """With ``strict``, every monitor names a metric the run logs (checked before training)."""
+        logged = logged_metrics(datamodule, pl_module, callbacks) if stage == "fit" and self.strict else None
+        if logged is not None:
+            for field, name in self.monitors().items():
+                require_metric(field, name, logged, " (or phases.strict: false)")
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        check_at_setup(self, trainer, pl_module, stage)
+
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Not on_validation_epoch_end: callbacks run before the module there, so the epoch's metrics are
         # not computed yet. on_validation_end cannot use pl_module.log, hence the logger calls below.
         if quiet(trainer, fitting_only=True):
             return
         metrics = trainer.callback_metrics
-        monitors = {"phases.monitor": self.monitor, "phases.baseline_monitor": self.baseline_monitor}
-        if self.thresholds.knowledge_accuracy is not None:
-            monitors["phases.accuracy_monitor"] = self.accuracy_monitor
+        monitors = self.monitors()
         for field, name in monitors.items():
             if name not in metrics:
                 if self.strict:

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import require
 
 
@@ -28,14 +29,19 @@ class ReplayMixing(Callback):
         self.schedule = dict(schedule or {})
         self._sampler: Any = None
 
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        sampler = getattr(trainer.datamodule, "sampler", None)
+    def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
+        """A ``ReplayMixture`` sampler to drive."""
+        sampler = getattr(datamodule, "sampler", None)
         require(
             all(callable(getattr(sampler, m, None)) for m in ("set_schedule", "is_replayed")),
             "data.sampler",
             "ReplayMixture (with data.train_roles: [new, train]) for ReplayMixing",
             type(sampler).__name__,
         )
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        check_at_setup(self, trainer, pl_module, stage)
+        sampler = trainer.datamodule.sampler
         self._sampler = sampler
         sampler.set_schedule(sorted(self.schedule.items()))
 

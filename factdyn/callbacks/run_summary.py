@@ -12,6 +12,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.quiet import run_dir_to_write
+from factdyn.checks import require_relative_path
 from factdyn.run_layout import SUMMARY
 
 
@@ -26,6 +27,7 @@ class RunSummary(Callback):
     """
 
     def __init__(self, filename: str = SUMMARY) -> None:
+        require_relative_path("summary.filename", filename, "the run directory")
         self.filename = filename
         self._start = 0.0
         self._elapsed_before = 0.0

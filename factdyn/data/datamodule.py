@@ -20,6 +20,7 @@ from factdyn.data.population import (
     concat_populations,
     make_populations,
     no_knowledge_baseline,
+    require_name_space,
 )
 from factdyn.data.resources import ATTRIBUTES, load_resources
 from factdyn.data.samplers import IndividualSampler, Uniform
@@ -107,6 +108,8 @@ class BiographyDataModule(L.LightningDataModule):
             raise ConfigError("data.sampler", "an IndividualSampler", type(sampler).__name__)
         train_roles = ["train"] if train_roles is None else list(train_roles)
         self.role_sizes: dict[str, int] = {"train": n_individuals, "unseen": n_unseen, "new": n_new}
+        resources = load_resources()
+        require_name_space(self.role_sizes, len(resources.first_names), len(resources.last_names))
         require(
             bool(train_roles)
             and len(set(train_roles)) == len(train_roles)
@@ -181,17 +184,10 @@ class BiographyDataModule(L.LightningDataModule):
             n_templates_train=self.hparams.n_templates_train,
             n_templates_eval=self.hparams.n_templates_eval,
         )
-        sizes = {
-            "val": self.hparams.n_val_sequences,
-            "unseen": self.hparams.n_unseen_sequences,
-            "new": self.hparams.n_new_sequences,
-        }
         for i, name in enumerate(EVAL_SETS):
+            size = self.eval_set_size(name)
             population = self.populations[EVAL_ROLES[name]]
-            if len(population) == 0 or sizes[name] == 0:
-                self.eval_batches[name] = []
-                continue
-            self.eval_batches[name] = self.eval_set(name, population, sizes[name], seed_offset=i)
+            self.eval_batches[name] = self.eval_set(name, population, size, seed_offset=i) if size else []
         self.train_population = concat_populations([self.populations[role] for role in self.train_roles])
 
     def training_index(self, split: str, individual: np.ndarray) -> np.ndarray | None:
@@ -262,8 +258,18 @@ class BiographyDataModule(L.LightningDataModule):
     def test_dataloader(self) -> list[DataLoader]:
         return self.val_dataloader()
 
+    def eval_set_size(self, name: str) -> int:
+        """Sequences in evaluation set ``name``: 0 when its population is empty (known before setup)."""
+        sizes = {
+            "val": self.hparams.n_val_sequences,
+            "unseen": self.hparams.n_unseen_sequences,
+            "new": self.hparams.n_new_sequences,
+        }
+        return sizes[name] if self.role_sizes[EVAL_ROLES[name]] > 0 else 0
+
     def eval_set_names(self) -> list[str]:
-        return [name for name in EVAL_SETS if self.eval_batches.get(name)]
+        """The evaluation sets this data evaluates, in order (known before setup)."""
+        return [name for name in EVAL_SETS if self.eval_set_size(name)]
 
     def state_dict(self) -> dict[str, Any]:
         return {"sampler": self.sampler.state_dict(), "sampler_type": type(self.sampler).__name__}

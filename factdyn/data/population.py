@@ -70,6 +70,18 @@ def _unique_name_codes(rng: np.random.Generator, n: int, space: int, taken: np.n
     return codes[:n]
 
 
+def require_name_space(sizes: dict[str, int], n_first_names: int, n_last_names: int) -> int:
+    """The number of distinct names (first, middle, last); a ConfigError if ``sizes`` need more."""
+    space = n_first_names * n_first_names * n_last_names
+    if sum(sizes.values()) > space:
+        raise ConfigError(
+            "data.n_individuals + data.n_unseen + data.n_new",
+            f"at most {space} (the distinct first, middle and last name combinations)",
+            sum(sizes.values()),
+        )
+    return space
+
+
 def make_populations(
     seed: int,
     sizes: dict[str, int],
@@ -81,13 +93,7 @@ def make_populations(
     n_templates_eval: int,
 ) -> dict[str, Population]:
     """Build the disjoint populations named in ``sizes`` (keys from :data:`ROLES`)."""
-    space = n_first_names * n_first_names * n_last_names
-    if sum(sizes.values()) > space:
-        raise ConfigError(
-            "data.n_individuals + data.n_unseen + data.n_new",
-            f"at most {space} (the distinct first, middle and last name combinations)",
-            sum(sizes.values()),
-        )
+    space = require_name_space(sizes, n_first_names, n_last_names)
     taken = np.empty(0, dtype=np.int64)
     populations = {}
     for role_id, role in enumerate(ROLES):

@@ -3,11 +3,11 @@ script (``--slurm``)."""
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from pathlib import Path
 
+from factdyn.errors import OneLineArgumentParser
 from factdyn.sweep.grid import Sweep
 from factdyn.sweep.pool import LocalSweep
 from factdyn.sweep.slurm import slurm_script
@@ -16,7 +16,7 @@ from factdyn.sweep.slurm import slurm_script
 def main(argv: list[str] | None = None) -> int:
     """``factdyn sweep <file> [...]``; returns the exit code (1 if a run failed, 2 for a bad sweep file or
     option, 130 when interrupted)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="factdyn sweep",
         description="Expand a sweep file into factdyn runs; run them here (skipping finished ones, resuming "
         "interrupted ones) or write a SLURM job-array script.",

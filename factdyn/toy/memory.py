@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from factdyn.checks import require_choice, require_int, require_number
+from factdyn.checks import require, require_choice, require_int, require_number
 from factdyn.training.checkpoint_files import CheckpointError, load_verified
 from factdyn.training.schedule import LrSchedule, lr_multiplier
 
@@ -53,14 +53,21 @@ class ToyMemory(L.LightningModule):
     def forward(self, keys: torch.Tensor) -> torch.Tensor:
         return self.net(keys)
 
+    def check_setup(self, stage: str, datamodule: Any = None) -> None:
+        """Before anything runs (the CLI calls it before building the Trainer): ``init_checkpoint`` exists."""
+        path = self.hparams.init_checkpoint
+        require(
+            stage != "fit" or not path or Path(path).is_file(),
+            "model.init_checkpoint",
+            "a checkpoint file that exists (run the pre-training first)",
+            path,
+        )
+
     def setup(self, stage: str) -> None:
         path = self.hparams.init_checkpoint
         if stage != "fit" or not path:
             return
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"model.init_checkpoint: no such file {path!r} (run the pre-training first)"
-            )
+        self.check_setup(stage)
         state = load_verified(path).get("state_dict")  # safe and hash-checked: one-line errors
         if not isinstance(state, dict):
             raise CheckpointError(

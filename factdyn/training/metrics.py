@@ -115,6 +115,11 @@ class AttributeMetrics(Metric):
         self.entropy_sum += entropy.double().sum()
         self.token_count += max_prob.numel()
 
+    def names(self) -> list[str]:
+        """The keys of :meth:`compute` (known before any update)."""
+        per_attribute = [f"{m}/{a}" for m in ("attr_loss", "attr_acc") for a in self.attributes]
+        return ["attr_loss", "attr_acc", "max_prob", "entropy", *per_attribute]
+
     def compute(self) -> dict[str, torch.Tensor]:
         count = self.count.clamp(min=1)
         out = {

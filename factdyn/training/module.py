@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 import lightning as L
@@ -123,10 +124,17 @@ class FactLearner(L.LightningModule):
             compile_model(self.model, mode=compile_mode, dynamic=compile_dynamic) if compile else self.model
         )
 
+    def check_setup(self, stage: str, datamodule: Any = None) -> None:
+        """Before anything runs (the CLI calls it before building the Trainer): ``init_checkpoint`` exists."""
+        path = self.hparams.init_checkpoint
+        if stage == "fit" and path:
+            require(Path(path).is_file(), "model.init_checkpoint", "a checkpoint file that exists", path)
+
     def setup(self, stage: str) -> None:
         """Start from ``init_checkpoint``'s weights (before Lightning restores a resumed run's own state)."""
         if stage != "fit" or not self.hparams.init_checkpoint:
             return
+        self.check_setup(stage)
         source = load_pretrained(
             self.hparams.init_checkpoint, frozen=False, optimizer_states=self.hparams.init_optimizer_state
         )
@@ -239,6 +247,17 @@ class FactLearner(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self.log_eval_metrics()
+
+    def metric_names(self, eval_sets: Iterable[str]) -> list[str]:
+        """Every metric this module logs in a run that evaluates ``eval_sets`` (what a monitor may name)."""
+        prefixes = self.hparams.eval_prefixes or {}
+        names = ["train/loss", "train/attr_loss", "baseline/attr_loss"]
+        for split in eval_sets:
+            prefix = prefixes.get(split, split)
+            names += [f"{prefix}/{k}" for k in self.eval_metrics[split].names()]
+            if split == "unseen":
+                names.append(f"{prefix}/hallucination_gap")
+        return names
 
     def log_eval_metrics(self) -> None:
         metrics: dict[str, torch.Tensor] = {}

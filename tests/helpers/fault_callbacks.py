@@ -25,6 +25,8 @@ class SlowDown(Callback):
 class SwitchSamplerAt(Callback):
     """Calls ``datamodule.sampler.switch(step)`` once, at the end of training step ``step``."""
 
+    switches_sampler = True  # ends an AdaptiveWarmUp's warm-up, as AdaptiveWarmUpSwitch does
+
     def __init__(self, step: int) -> None:
         self.step = step
 

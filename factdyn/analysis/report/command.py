@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from factdyn.analysis.report.figures_new_individuals import plot_finetuning, plo
 from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, plot_plateau_vs_n
 from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
 from factdyn.analysis.report.run_info import RunInfo, load_runs, varying_keys
+from factdyn.errors import OneLineArgumentParser
 from factdyn.run_layout import SUMMARY
 
 
@@ -93,7 +93,7 @@ def make_report(paths: Sequence[str | Path], out: str | Path, title: str | None 
 
 def main(argv: list[str] | None = None) -> None:
     """``factdyn report <runs...> --out <folder> [--title ...]``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="factdyn report", description="Figures (PNG) and a Markdown table from factdyn run directories."
     )
     parser.add_argument("runs", nargs="+", type=Path, help="run directories or folders holding runs")
