@@ -38,6 +38,14 @@ from tests.helpers.runs import CONFIGS, tiny_args
 PATCH = "--trainer.callbacks+=factdyn.callbacks.AttentionPatching"
 
 
+@pytest.fixture(autouse=True)
+def raise_user_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` prints a user error as one line and exits 2 (tests/test_bad_inputs.py checks that); with
+    ``FACTDYN_DEBUG`` it raises it, so these tests can check the exception's type and its one-line message."""
+    monkeypatch.setenv("FACTDYN_DEBUG", "1")
+
+
+
 class Plant:
     """Unpickled without ``weights_only``, writes ``marker``: stands for any code a crafted file could run."""
 
