@@ -13,7 +13,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from factdyn.checks import require, require_choice, require_int, require_number
-from factdyn.training.checkpoint_files import CheckpointError, load_verified
+from factdyn.training.checkpoint_files import CheckpointError, load_verified, load_weights
 from factdyn.training.schedule import LrSchedule, lr_multiplier
 
 
@@ -74,14 +74,13 @@ class ToyMemory(L.LightningModule):
                 f"{path}: not a ToyMemory checkpoint (no 'state_dict'): pass the pre-training's "
                 "<run>/checkpoints/last.ckpt as model.init_checkpoint"
             )
-        try:
-            self.load_state_dict(state)
-        except RuntimeError as err:
-            detail = "; ".join(line.strip() for line in str(err).strip().splitlines()[1:])[:300]
-            raise CheckpointError(
-                f"{path}: its weights do not fit this ToyMemory (model.dim, model.hidden, "
-                f"model.n_classes must match the pre-training: {detail})"
-            ) from err
+        load_weights(
+            self,
+            state,
+            path,
+            lambda detail: "this ToyMemory (model.dim, model.hidden, model.n_classes must match the "
+            f"pre-training: {detail})",
+        )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = F.cross_entropy(self(batch["keys"]), batch["labels"])

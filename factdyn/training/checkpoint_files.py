@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,15 @@ def is_valid(path: str | Path) -> bool:
     except (CheckpointError, FileNotFoundError):
         return False
     return True
+
+
+def load_weights(
+    module: torch.nn.Module, state: dict[str, Any], path: str | Path, describe: Callable[[str], str]
+) -> None:
+    """``module.load_state_dict(state)``; weights that do not fit are a one-line :class:`CheckpointError`
+    ``"<path>: its weights do not fit <describe(detail)>"`` (detail: torch's mismatch lines, joined)."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        detail = "; ".join(line.strip() for line in str(err).strip().splitlines()[1:])[:300]
+        raise CheckpointError(f"{path}: its weights do not fit {describe(detail)}") from err

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from factdyn.model import Transformer, TransformerConfig
-from factdyn.training.checkpoint_files import CheckpointError, load_verified
+from factdyn.training.checkpoint_files import CheckpointError, load_verified, load_weights
 
 
 @dataclass
@@ -42,13 +42,9 @@ def load_pretrained(path: str | Path, frozen: bool = True, optimizer_states: boo
         raise CheckpointError(f"{path}: no Transformer config in its hyper_parameters ({err})") from err
     model = Transformer(config)
     state = {k.removeprefix("model."): v for k, v in state_dict.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        detail = "; ".join(line.strip() for line in str(err).strip().splitlines()[1:])[:300]
-        raise CheckpointError(
-            f"{path}: its weights do not fit the Transformer its hyper_parameters describe ({detail})"
-        ) from err
+    load_weights(
+        model, state, path, lambda detail: f"the Transformer its hyper_parameters describe ({detail})"
+    )
     if frozen:
         model.eval().requires_grad_(False)
     return Pretrained(
