@@ -13,6 +13,11 @@ A run directory holds::
     checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
     checkpoints/*.sha256     each checkpoint's hash sidecar
 
+An **archived** run (``factdyn archive``, :mod:`factdyn.analysis.archive`) keeps the small files above
+(:data:`ARCHIVED_FILES`) and, instead of the event files, every scalar as ``scalars.csv.gz`` (step, tag,
+value), plus ``archive.json`` (where it came from and the SHA-256 of each archived file). The analysis reads
+either form.
+
 A run is **finished** when ``summary.json`` exists: RunSummary writes it as the last act of a ``fit`` that
 ran to its end, so an interrupted run never has one.
 
@@ -33,6 +38,10 @@ EVENTS_GLOB = "events.out.tfevents.*"
 SAMPLER = "sampler.json"
 EXPOSURES = "exposures.csv"
 SUMMARY = "summary.json"
+SCALARS_TABLE = "scalars.csv.gz"
+ARCHIVE_RECORD = "archive.json"
+ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES)
+"""The run directory's files an archive copies as they are (those a run has; the scalars are converted)."""
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 CHECKPOINT_GLOB = "*.ckpt"
@@ -79,6 +88,11 @@ def summary_path(run_dir: str | Path) -> Path:
 def is_finished(run_dir: str | Path) -> bool:
     """Whether the run ran to its end (it wrote ``summary.json``)."""
     return summary_path(run_dir).is_file()
+
+
+def is_archived(run_dir: str | Path) -> bool:
+    """Whether a directory is an archived run (it holds ``archive.json``)."""
+    return (Path(run_dir) / ARCHIVE_RECORD).is_file()
 
 
 def holds_a_run(run_dir: str | Path) -> bool:

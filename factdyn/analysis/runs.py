@@ -1,5 +1,6 @@
-"""Read run directories: ``summary.json``, ``sampler.json``, ``config.yaml`` and TensorBoard scalars. No
-training imports; the file names and what "finished" means are :mod:`factdyn.run_layout`'s."""
+"""Read run directories, live or archived: ``summary.json``, ``sampler.json``, ``config.yaml`` and the
+scalars (TensorBoard event files, or an archive's table). No training imports; the file names and what
+"finished" means are :mod:`factdyn.run_layout`'s."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from factdyn import run_layout
+from factdyn.analysis.scalar_table import read_scalar_table
 
 
 def read_scalars(run_dir: str | Path, tags: list[str] | None = None) -> dict[str, list[tuple[int, float]]]:
-    """All scalar series of a run (``tag -> [(step, value), ...]``, sorted by step).
+    """All scalar series of a run (``tag -> [(step, value), ...]``, sorted by step): an archived run's
+    ``scalars.csv.gz``, else its TensorBoard event files.
 
     The run's event files are read in order by one accumulator, as TensorBoard reads the directory, so a
     resumed run's purge (the interrupted process's events from the checkpoint's step on) is honoured; a
     step written twice all the same (a run resumed before factdyn purged) keeps its last value.
     """
+    table = Path(run_dir) / run_layout.SCALARS_TABLE
+    if table.is_file():
+        return read_scalar_table(table, tags)
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     if not any(Path(run_dir).glob(run_layout.EVENTS_GLOB)):
