@@ -1,4 +1,4 @@
-"""``factdyn archive``: the results archive, a committed copy of finished runs small enough for the repository.
+"""``factdyn archive``: the results archive, a committed copy of finished runs small enough for the repo.
 
 ``factdyn archive RUN_DIR... --to results/<experiment>`` copies each finished run's small files
 (:data:`factdyn.run_layout.ARCHIVED_FILES`: resolved config, summary, sampler record, exposures), writes every
@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     done = archive(args.runs, args.to)
     for run in done:
         over = f" (over the {RUN_BUDGET_BYTES // 1000} kB budget)" if run.bytes > RUN_BUDGET_BYTES else ""
-        print(f"[archive] {run.source} -> {run.dest}: {run.bytes / 1000:.1f} kB, {run.scalar_rows} scalars{over}")
+        size = f"{run.bytes / 1000:.1f} kB, {run.scalar_rows} scalars"
+        print(f"[archive] {run.source} -> {run.dest}: {size}{over}")
     total = sum(r.bytes for r in done)
     print(f"[archive] {len(done)} runs, {total / 1000:.1f} kB in {args.to}")
