@@ -97,6 +97,7 @@ def test_verify_finds_an_edited_a_missing_and_an_unrecorded_file(tmp_path: Path)
         ("archive_of_archive", "is already an archived run"),
         ("missing", "does not exist"),
         ("no_to", "give run directories and --to"),
+        ("other_source", "pass --replace"),
     ],
 )
 def test_bad_archive_commands_are_one_line_errors(tmp_path: Path, capsys, case: str, message: str) -> None:
@@ -108,14 +109,23 @@ def test_bad_archive_commands_are_one_line_errors(tmp_path: Path, capsys, case: 
         "archive_of_archive": ["archive", str(results / "seed"), "--to", str(tmp_path / "again")],
         "missing": ["archive", str(tmp_path / "nowhere"), "--to", str(results)],
         "no_to": ["archive", str(a)],
+        "other_source": ["archive", str(b), "--to", str(results)],
     }[case]
-    if case == "archive_of_archive":
-        archive([a], results / "seed")
+    if case in ("archive_of_archive", "other_source"):
+        archive([a], results / "seed" if case == "archive_of_archive" else results)
     with pytest.raises(SystemExit) as exit_info:
         factdyn_main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_replace_overwrites_a_copy_from_another_source(tmp_path: Path) -> None:
+    a = finished_run(tmp_path / "logs" / "s0", "reference")
+    b = finished_run(tmp_path / "logs" / "s1", "reference", seed=1)
+    archive([a], tmp_path / "results")
+    dest = archive([b], tmp_path / "results", replace=True)[0].dest
+    assert "s1" in json.loads((dest / run_layout.ARCHIVE_RECORD).read_text())["source"]
 
 
 def test_verify_command_exits_1_on_a_changed_file(tmp_path: Path, capsys) -> None:

@@ -11,7 +11,8 @@ so an edited number cannot pass for an archived one.
 Names: a run found under a given folder keeps its path below that folder, with a sweep's ``version_0`` left
 out (``logs/sweeps/zipf/zipf-alpha=0.4-seed=1/version_0`` given as ``logs/sweeps/zipf`` becomes
 ``results/<experiment>/zipf-alpha=0.4-seed=1``); a run directory given itself keeps its own name
-(``logs/quickstart/version_0`` becomes ``quickstart``). Archiving a run again replaces its archived copy.
+(``logs/quickstart/version_0`` becomes ``quickstart``). Archiving a run again updates its archived copy; a
+copy that came from another run directory is replaced only with ``--replace``.
 Checkpoints, text, images and histograms are not archived.
 """
 
@@ -33,6 +34,12 @@ from factdyn.errors import OneLineArgumentParser
 RUN_BUDGET_BYTES = 200_000
 """What one archived run may take (issue 19); ``factdyn archive`` says when a run exceeds it."""
 RECORD_FORMAT = 1
+
+
+def recorded_source(dest: Path) -> str | None:
+    """The source recorded in an archived run's ``archive.json`` (``None`` when there is none)."""
+    record = dest / run_layout.ARCHIVE_RECORD
+    return json.loads(record.read_text()).get("source") if record.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,12 @@ def archive_run(run_dir: Path, dest: Path) -> ArchivedRun:
     return ArchivedRun(source=run_dir, dest=dest, bytes=size, scalar_rows=rows)
 
 
-def planned(paths: Sequence[str | Path], to: Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
+def planned(
+    paths: Sequence[str | Path], to: Path, replace: bool = False
+) -> tuple[list[tuple[Path, Path]], list[Path]]:
     """(finished run, destination) pairs for every run under ``paths``, and the unfinished runs skipped.
-    Two runs mapping to one destination, or a run that is already an archive, are user errors."""
+    Two runs mapping to one destination, a run that is already an archive, or a destination holding
+    another run's archive (unless ``replace``) are user errors."""
     pairs: dict[Path, Path] = {}
     skipped = []
     for given in map(Path, paths):
@@ -130,14 +140,21 @@ def planned(paths: Sequence[str | Path], to: Path) -> tuple[list[tuple[Path, Pat
                     f"factdyn archive: {pairs[dest]} and {run.path} would both be archived as {dest}; "
                     "archive them with different --to folders"
                 )
+            previous = recorded_source(dest)
+            if previous is not None and previous != display_path(run.path) and not replace:
+                raise ValueError(
+                    f"factdyn archive: {dest} holds {previous}, not {run.path}; pass --replace to overwrite "
+                    "it, or choose another --to"
+                )
             pairs[dest] = run.path
     return [(source, dest) for dest, source in pairs.items()], skipped
 
 
-def archive(paths: Sequence[str | Path], to: str | Path) -> list[ArchivedRun]:
-    """Archive every finished run under ``paths`` into ``to`` (see the module docstring)."""
+def archive(paths: Sequence[str | Path], to: str | Path, replace: bool = False) -> list[ArchivedRun]:
+    """Archive every finished run under ``paths`` into ``to`` (see the module docstring); an archived copy of
+    the same source is updated, one of another source only with ``replace``."""
     to = Path(to)
-    pairs, skipped = planned(paths, to)
+    pairs, skipped = planned(paths, to, replace)
     if not pairs:
         raise ValueError(f"factdyn archive: no finished run (with {run_layout.SUMMARY}) under {list(paths)}")
     for path in skipped:
@@ -176,6 +193,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("runs", nargs="*", type=Path, help="run directories or folders holding runs")
     parser.add_argument("--to", type=Path, help="archive folder for these runs (results/<experiment>)")
+    parser.add_argument(
+        "--replace", action="store_true", help="overwrite archived runs that came from another source"
+    )
     parser.add_argument("--verify", type=Path, metavar="DIR", help="check the archived runs under DIR")
     args = parser.parse_args(argv)
     if args.verify is not None:
@@ -191,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.runs or args.to is None:
         parser.error("give run directories and --to results/<experiment> (or --verify DIR)")
-    done = archive(args.runs, args.to)
+    done = archive(args.runs, args.to, args.replace)
     for run in done:
         over = f" (over the {RUN_BUDGET_BYTES // 1000} kB budget)" if run.bytes > RUN_BUDGET_BYTES else ""
         size = f"{run.bytes / 1000:.1f} kB, {run.scalar_rows} scalars"
