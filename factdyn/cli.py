@@ -5,6 +5,7 @@
     factdyn sweep configs/sweeps/<file>.yaml [--parallel 2] (many runs: factdyn.sweep)
     factdyn report <run dirs...> --out reports/<name>       (figures and tables: factdyn.analysis.report)
     factdyn archive <run dirs...> --to results/<name>       (the committed results: factdyn.analysis.archive)
+    factdyn evidence [--check]                              (REPRODUCTION's tables: factdyn.analysis.evidence)
 
 Values known only once the data is defined (vocabulary size, maximum length, attribute cardinalities,
 tokenizer fingerprint) are linked from the DataModule to the model at instantiation; since they are
@@ -375,8 +376,8 @@ def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: ``factdyn <subcommand> ...``, ``factdyn toy <subcommand> ...``, ``factdyn sweep ...``,
-    ``factdyn report ...`` or ``factdyn archive ...`` (the last three are plain argparse programs, not
-    LightningCLI).
+    ``factdyn report ...``, ``factdyn archive ...`` or ``factdyn evidence ...`` (the last four are plain
+    argparse programs, not LightningCLI).
 
     A user error is one line on stderr and exit status 2 (:mod:`factdyn.errors`)."""
     with reported_user_errors(USER_ERRORS):
@@ -402,8 +403,13 @@ def _dispatch(argv: list[str] | None) -> None:
 
         archive_main(words[1:])
         return
-    # Before the LightningCLI builds anything: see factdyn/process.py. The sweep, report and archive programs
-    # above train nothing (a sweep's runs are factdyn processes of their own).
+    if words[:1] == ["evidence"]:
+        from factdyn.analysis.evidence import main as evidence_main
+
+        evidence_main(words[1:])
+        return
+    # Before the LightningCLI builds anything: see factdyn/process.py. The sweep, report, archive and
+    # evidence programs above train nothing (a sweep's runs are factdyn processes of their own).
     keep_freed_memory()
     toy = words[:1] == ["toy"]
     run_cli = toy_cli_main if toy else cli_main

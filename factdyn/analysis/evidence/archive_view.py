@@ -1,0 +1,88 @@
+"""What the generated tables read: the runs of one experiment in the results archive, per seed, and the
+Markdown they are printed as."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from factdyn.analysis.report.run_info import RunInfo, load_runs
+from factdyn.analysis.report.seeds import SeedStat, seed_stat
+
+PerSeed = dict[int, float | None]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The archived runs of one experiment: ``<results>/<name>``."""
+
+    results: Path
+    name: str
+
+    @property
+    def root(self) -> Path:
+        return self.results / self.name
+
+    def runs(self, where: Callable[[RunInfo], bool] = lambda info: True) -> list[RunInfo]:
+        """The archived runs (finished runs only: the archive holds no others) that ``where`` keeps."""
+        if not self.root.is_dir():
+            return []
+        return [info for info in load_runs([self.root]) if info.run.finished and where(info)]
+
+    def missing(self, how: str) -> str:
+        """The text of a block whose runs are not archived yet."""
+        return f"_Not measured on the current config yet: no such runs in `{self.root.as_posix()}`. {how}_"
+
+
+def per_seed(infos: Sequence[RunInfo], fn: Callable[[RunInfo], float | None]) -> PerSeed:
+    """seed -> ``fn(run)``; two runs of one seed in the same selection are an error (they would be averaged
+    as two seeds)."""
+    out: PerSeed = {}
+    for info in infos:
+        if info.seed in out:
+            raise ValueError(f"two archived runs of seed {info.seed} in one row: {info.run.path}")
+        out[int(info.seed)] = fn(info)
+    return out
+
+
+def stat_text(values: PerSeed, fmt: str = ".3g", per_seed_values: bool = True) -> str:
+    """``mean ± s.d. (v0, v1, ...)``, or ``mean ± s.d.`` alone, or ``–`` when no seed has a value."""
+    stat: SeedStat | None = seed_stat(values)
+    if stat is None:
+        return "–"
+    if per_seed_values or stat.n == 1:
+        return stat.format(fmt)
+    return f"{stat.mean:{fmt}} ± {stat.sd:{fmt}}"
+
+
+def value_at(info: RunInfo, tag: str, step: float | None) -> float | None:
+    """The logged ``tag`` at the evaluation nearest ``step`` (``None`` when either is missing)."""
+    curve = info.curve(tag)
+    if curve is None or step is None:
+        return None
+    steps, values = curve
+    return float(values[int(np.argmin(np.abs(steps - step)))])
+
+
+def first_step(info: RunInfo, tag: str, at_least: float) -> int | None:
+    """The first logged step at which ``tag`` >= ``at_least``."""
+    curve = info.curve(tag)
+    if curve is None:
+        return None
+    hits = np.nonzero(curve[1] >= at_least)[0]
+    return int(curve[0][hits[0]]) if len(hits) else None
+
+
+def seeds_line(infos: Sequence[RunInfo]) -> str:
+    """``seeds 0, 1, 2`` of the runs a table rests on."""
+    seeds = sorted({int(i.seed) for i in infos if i.seed is not None})
+    return "seeds " + ", ".join(str(s) for s in seeds) if seeds else "no seeds"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Generated blocks of REPRODUCTION §2: the per-layer attention statistics of the reference runs (the
+archived quickstart runs, which record them) and the patching runs (``results/patching``: the reference's
+attention patterns from step 0 on, one run per reference step and seed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factdyn.analysis.evidence import quickstart
+from factdyn.analysis.evidence.archive_view import (
+    Experiment,
+    markdown_table,
+    per_seed,
+    seeds_line,
+    stat_text,
+    value_at,
+)
+from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.report.run_info import RunInfo
+
+PATCHING = "patching"
+HOW_PATCHING = "Run `bash scripts/campaign_cpu.sh patching`, then archive and `factdyn evidence`."
+STATISTICS = ("name_to_name", "attr_to_name", "attr_to_text", "entropy")
+EARLY_REFERENCE = 250
+"""The reference step inside phase 1 (the paper's "early patterns are worse than untrained ones")."""
+PLATEAU_REFERENCE = 750
+
+
+def _tag(stat: str, layer: int) -> str:
+    return f"attn/{stat}/layer_{layer}"
+
+
+def _layers(runs: list[RunInfo]) -> list[int]:
+    tags = {tag for info in runs for tag in info.scalars}
+    return sorted({int(t.rsplit("_", 1)[1]) for t in tags if t.startswith("attn/entropy/layer_")})
+
+
+def _first_eval(info: RunInfo) -> float | None:
+    curve = info.curve(_tag("entropy", 0))
+    return None if curve is None else float(curve[0][0])
+
+
+def _phase_step(which: str):
+    def step(info: RunInfo) -> float | None:
+        phases = info.phases
+        value = None if phases is None else getattr(phases, which)
+        return None if value is None else float(value)
+
+    return step
+
+
+MOMENTS = (
+    ("first evaluation", _first_eval),
+    ("plateau start", _phase_step("start_step")),
+    ("plateau end", _phase_step("end_step")),
+    ("end of training", lambda info: None if info.max_steps is None else float(info.max_steps)),
+)
+
+
+def _reference_runs(results: Path) -> list[RunInfo]:
+    return quickstart.experiment(results).runs(lambda info: bool(_layers([info])))
+
+
+def statistics_table(results: Path) -> str:
+    """Every statistic in every layer (0-based) at four moments of each seed's own run."""
+    runs = _reference_runs(results)
+    if not runs:
+        return quickstart.experiment(results).missing(
+            "None of its runs logged `attn/*` (AttentionStatistics). " + quickstart.HOW
+        )
+    body = []
+    for stat in STATISTICS:
+        for layer in _layers(runs):
+            tag = _tag(stat, layer)
+            cells = [
+                stat_text(per_seed(runs, lambda i, m=moment, t=tag: value_at(i, t, m(i))), ".2f")
+                for _, moment in MOMENTS
+            ]
+            body.append((stat, str(layer), *cells))
+    header = ["statistic", "layer", *(name for name, _ in MOMENTS)]
+    note = (
+        f"\n\nMean ± s.d. (per seed) over {seeds_line(runs)}, each seed at the evaluation nearest its own "
+        "phase boundary; layers are 0-based, as the logged tags `attn/<statistic>/layer_<l>`."
+    )
+    return markdown_table(header, body) + note
+
+
+def _patched(results: Path) -> dict[int, list[RunInfo]]:
+    """Reference step -> the patched runs (start step 0) of every seed."""
+    out: dict[int, list[RunInfo]] = {}
+    for info in Experiment(results, PATCHING).runs():
+        section = info.run.summary.get("attention_patching") or {}
+        if section.get("start_step") == 0 and section.get("reference_step") is not None:
+            out.setdefault(int(section["reference_step"]), []).append(info)
+    return dict(sorted(out.items()))
+
+
+def _plateau_end(info: RunInfo) -> float | None:
+    phases = info.phases
+    return None if phases is None or phases.end_step is None else float(phases.end_step)
+
+
+def patching_table(results: Path) -> str:
+    """Fig. 3 middle: final loss and plateau end when training with the reference's step-R patterns."""
+    patched = _patched(results)
+    if not patched:
+        return Experiment(results, PATCHING).missing(HOW_PATCHING)
+    body = []
+    for ref, runs in patched.items():
+        body.append(
+            (
+                str(ref),
+                stat_text(per_seed(runs, lambda i: i.final("val/attr_loss")), ".3f"),
+                stat_text(per_seed(runs, _plateau_end), ".0f"),
+            )
+        )
+    unpatched = _reference_runs(results)
+    body.append(
+        (
+            "unpatched (the reference run)",
+            stat_text(per_seed(unpatched, lambda i: i.final("val/attr_loss")), ".3f"),
+            stat_text(per_seed(unpatched, _plateau_end), ".0f"),
+        )
+    )
+    seeds = seeds_line([i for runs in patched.values() for i in runs])
+    header = ["reference step", "final `val/attr_loss`", "plateau end (step)"]
+    return markdown_table(header, body) + f"\n\nMean ± s.d. (per seed) over {seeds}; patching from step 0."
+
+
+def verdicts(results: Path) -> dict[str, Verdict]:
+    """The claims of §2 on the archived seeds."""
+    runs = _reference_runs(results)
+    out: dict[str, Verdict] = {}
+    layers = _layers(runs)
+    if layers:
+        last = layers[-1]
+        start, end = _phase_step("start_step"), _phase_step("end_step")
+        out["attr_to_name_rises"] = compare(
+            per_seed(runs, lambda i: value_at(i, _tag("attr_to_name", last), end(i))),
+            per_seed(runs, lambda i: value_at(i, _tag("attr_to_name", last), start(i))),
+            "higher",
+        )
+        out["name_to_name_layer0_rises"] = compare(
+            per_seed(runs, lambda i: value_at(i, _tag("name_to_name", 0), float(i.max_steps or 0))),
+            per_seed(runs, lambda i: value_at(i, _tag("name_to_name", 0), _first_eval(i))),
+            "higher",
+        )
+    patched = _patched(results)
+    if patched:
+        final_loss = lambda i: i.final("val/attr_loss")  # noqa: E731
+        latest = max(patched)
+        out["late_patterns_shorten_plateau"] = compare(
+            per_seed(patched[latest], _plateau_end), per_seed(runs, _plateau_end), "lower"
+        )
+        if PLATEAU_REFERENCE in patched:
+            out["later_references_better"] = compare(
+                per_seed(patched[latest], final_loss),
+                per_seed(patched[PLATEAU_REFERENCE], final_loss),
+                "lower",
+            )
+        if EARLY_REFERENCE in patched and 0 in patched:
+            out["early_patterns_worse_than_untrained"] = compare(
+                per_seed(patched[EARLY_REFERENCE], final_loss), per_seed(patched[0], final_loss), "higher"
+            )
+    return out

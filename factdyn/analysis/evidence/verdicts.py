@@ -1,0 +1,82 @@
+"""The rule every verdict of REPRODUCTION.md follows, applied to per-seed numbers.
+
+A comparison (the paper says condition A gives a lower, or higher, value than condition B) is
+**reproduced** only when
+
+1. it was measured on at least :data:`MIN_SEEDS` seeds, each seed giving both A and B (paired: the same
+   seed sets the population, the data stream and the initialisation, so A and B differ only in the
+   condition);
+2. the difference A − B has the predicted sign in every seed; and
+3. the mean difference is larger than the seed spread: the larger of the two conditions' standard
+   deviations over seeds.
+
+It is **reversed** when 2 and 3 hold with the opposite sign, **not reproduced** otherwise, and **too few
+seeds** when 1 fails. A property of single runs (the paper says every run shows X) is reproduced when at least
+:data:`MIN_SEEDS` seeds were measured and every one shows it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_SEEDS = 3
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+REVERSED = "reversed"
+TOO_FEW = "too few seeds"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one claim and the numbers it rests on, as one line of text."""
+
+    outcome: str
+    detail: str
+
+    def text(self) -> str:
+        return f"**{self.outcome}** ({self.detail})"
+
+
+def _sd(values: list[float]) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+
+
+def compare(
+    a: Mapping[int, float | None], b: Mapping[int, float | None], expect: str, fmt: str = ".3g"
+) -> Verdict:
+    """Judge "A is ``expect`` than B" (``expect``: ``"lower"`` or ``"higher"``) on per-seed values."""
+    if expect not in ("lower", "higher"):
+        raise ValueError(f"expect must be 'lower' or 'higher', got {expect!r}")
+    seeds = sorted(s for s in a if s in b and a[s] is not None and b[s] is not None)
+    if len(seeds) < MIN_SEEDS:
+        return Verdict(TOO_FEW, f"{len(seeds)} paired seed(s), {MIN_SEEDS} needed")
+    diffs = [float(a[s]) - float(b[s]) for s in seeds]
+    sign = -1.0 if expect == "lower" else 1.0
+    agree = sum(1 for d in diffs if sign * d > 0)
+    oppose = sum(1 for d in diffs if sign * d < 0)
+    mean = float(np.mean(diffs))
+    spread = max(_sd([float(a[s]) for s in seeds]), _sd([float(b[s]) for s in seeds]))
+    detail = (
+        f"{agree}/{len(seeds)} seeds in the predicted direction; mean difference {mean:+{fmt}} against a "
+        f"seed spread of {spread:{fmt}}"
+    )
+    if agree == len(seeds) and abs(mean) > spread:
+        return Verdict(REPRODUCED, detail)
+    if oppose == len(seeds) and abs(mean) > spread:
+        return Verdict(REVERSED, detail)
+    return Verdict(NOT_REPRODUCED, detail)
+
+
+def holds_in_every_seed(observed: Mapping[int, bool | None], what: str) -> Verdict:
+    """Judge a property of single runs: ``observed`` is seed -> whether the run shows it (``None``: the run
+    cannot tell)."""
+    measured = {s: v for s, v in observed.items() if v is not None}
+    if len(measured) < MIN_SEEDS:
+        return Verdict(TOO_FEW, f"{len(measured)} seed(s), {MIN_SEEDS} needed")
+    shown = sum(1 for v in measured.values() if v)
+    detail = f"{what} in {shown}/{len(measured)} seeds"
+    return Verdict(REPRODUCED if shown == len(measured) else NOT_REPRODUCED, detail)
