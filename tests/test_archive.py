@@ -46,6 +46,7 @@ def test_archive_names_drop_a_sweeps_version_0_and_keep_the_path_below_the_given
     done = archive([sweep], tmp_path / "results" / "zipf")
     assert sorted(r.dest.name for r in done) == ["zipf-alpha=0.4-seed=0", "zipf-alpha=0.8-seed=0"]
     assert archive_name(runs[0], runs[0]) == Path("zipf-alpha=0.4-seed=0")
+    assert archive_name(runs[0], runs[0].parent) == Path("zipf-alpha=0.4-seed=0")
     plain = tmp_path / "logs" / "patching_seed0" / "reference"
     plain.mkdir(parents=True)
     assert archive_name(plain, plain) == Path("reference")

@@ -77,8 +77,9 @@ def archive_name(run_dir: Path, given: Path) -> Path:
             parts = [run_dir.name]
     else:
         parts = list(run_dir.resolve().relative_to(given.resolve()).parts)
-    if len(parts) > 1 and parts[-1] == run_layout.VERSION_PREFIX + "0":
-        parts = parts[:-1]
+    if parts[-1] == run_layout.VERSION_PREFIX + "0":
+        # A sweep run's folder given itself (``.../<run>`` holding ``version_0``) is named after the folder.
+        parts = parts[:-1] or [given.name]
     return Path(*parts)
 
 

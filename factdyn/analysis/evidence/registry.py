@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, quickstart, summary
+from factdyn.analysis.evidence import attention, campaign, quickstart, summary
 
 VERDICT_PREFIX = "verdict."
 
 BLOCKS: dict[str, Callable[[Path], str]] = {
+    "campaign": campaign.campaign_table,
     "summary": summary.summary_table,
     "quickstart_phases": quickstart.phases_table,
     "quickstart_curve": quickstart.curve_table,

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The CPU campaign behind REPRODUCTION.md: each experiment on three seeds, archived into results/.
+#
+#   bash scripts/campaign_cpu.sh <experiment>... [-- extra factdyn fit arguments]
+#   experiments: quickstart patching finetuning toy distributions   (or: all)
+#
+# Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign); a
+# finished run (summary.json) is skipped, so an interrupted campaign resumes where it stopped (the run that
+# was interrupted starts again). After each experiment its finished runs are archived with `factdyn archive`
+# into results/<experiment>/seed_<s>/ and `factdyn evidence` rewrites REPRODUCTION.md's tables; commit
+# results/ and REPRODUCTION.md.
+#
+# Environment: SEEDS ("0 1 2"), LOGS (logs/campaign), JOBS (2: runs of one step at a time, each on
+# THREADS=1 thread; this project's CPU machines have 2 cores), FACTDYN (factdyn).
+#
+#   quickstart    configs/quickstart.yaml + attention statistics + checkpoints every 250 steps: the patching
+#                 reference, and the quickstart of §1 and §4 (measuring changes no training step)
+#   patching      per seed, retrain from step 0 with the reference's patterns of steps $REFS
+#   finetuning    per seed, from the quickstart's last.ckpt: 125 new people with replay 0, 1/16, 1/4, and
+#                 32 / 500 new people without replay
+#   toy           per seed, the toy memory: pre-training, then 32 / 128 / 512 new pairs, 128 with replay
+#   distributions Zipf α 0.4 / 0.6 / 0.8 / 1.0, celebrities, warm-up (configs/sweeps/campaign_distributions.yaml)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SEEDS=${SEEDS:-"0 1 2"}
+LOGS=${LOGS:-logs/campaign}
+JOBS=${JOBS:-2}
+THREADS=${THREADS:-1}
+FACTDYN=${FACTDYN:-factdyn}
+REFS=${REFS:-"0 250 500 750 2000"}
+export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+
+experiments=()
+while (($#)) && [[ $1 != -- ]]; do experiments+=("$1"); shift; done
+[[ ${1:-} == -- ]] && shift
+extra=("$@")
+[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions)
+((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions | all)" >&2; exit 2; }
+
+finished() { [[ -f "$1/summary.json" ]]; }
+
+# Run "$@" in the background once fewer than $JOBS runs are going; `wait` collects them.
+spawn() {
+  while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
+  "$@" &
+}
+
+reference_dir() { echo "$LOGS/patching_seed$1/reference"; }
+
+run_reference() {
+  local seed=$1 dir
+  dir=$(reference_dir "$seed")
+  finished "$dir" && return 0
+  mkdir -p "$LOGS/patching_seed$seed"
+  LOGS=$LOGS NAME=patching_seed$seed STARTS="" FACTDYN=$FACTDYN bash scripts/patching_quickstart.sh \
+    --seed_everything "$seed" --trainer.enable_progress_bar false "${extra[@]}" \
+    >"$LOGS/patching_seed$seed/reference.log" 2>&1
+}
+
+run_patched() {
+  local seed=$1 ref=$2
+  finished "$LOGS/patching_seed$seed/ref${ref}_start0" && return 0
+  LOGS=$LOGS NAME=patching_seed$seed STARTS=0 REFS=$ref FACTDYN=$FACTDYN bash scripts/patching_quickstart.sh \
+    --seed_everything "$seed" --trainer.enable_progress_bar false "${extra[@]}" \
+    >"$LOGS/patching_seed$seed/ref${ref}_start0.log" 2>&1
+}
+
+run_finetune() {
+  local seed=$1 n_new=$2 weight=$3 name
+  name="ft-new=$n_new-replay=$weight-seed=$seed"
+  finished "$LOGS/finetuning/$name/version_0" && return 0
+  mkdir -p "$LOGS/finetuning"
+  $FACTDYN fit --config configs/quickstart.yaml --config configs/experiments/finetune.yaml \
+    --model.init_checkpoint "$(reference_dir "$seed")/checkpoints/last.ckpt" \
+    --data.n_new "$n_new" --data.sampler.replay_weight "$weight" --seed_everything "$seed" \
+    --trainer.logger.init_args.save_dir "$LOGS/finetuning" --trainer.logger.init_args.name "$name" \
+    --trainer.logger.init_args.version 0 --trainer.enable_progress_bar false "${extra[@]}" \
+    >"$LOGS/finetuning/$name.log" 2>&1
+}
+
+run_toy() {
+  local seed=$1 root="$LOGS/toy/seed_$seed"
+  mkdir -p "$root"
+  if ! finished "$root/toy/pretrain"; then
+    $FACTDYN toy fit --config configs/toy/pretrain.yaml --seed_everything "$seed" \
+      --trainer.logger.init_args.save_dir "$root" >"$root/pretrain.log" 2>&1
+  fi
+  local spec n_new weight version
+  for spec in 32:0 128:0 512:0 128:0.5 128:0.125 128:0.03125; do
+    n_new=${spec%%:*} weight=${spec##*:} version="ft_n${n_new}_w${weight}"
+    finished "$root/toy/$version" && continue
+    $FACTDYN toy fit --config configs/toy/finetune.yaml --seed_everything "$seed" \
+      --trainer.logger.init_args.save_dir "$root" --trainer.logger.init_args.version "$version" \
+      --model.init_checkpoint "$root/toy/pretrain/checkpoints/last.ckpt" \
+      --data.n_new "$n_new" --data.replay_weight "$weight" >"$root/$version.log" 2>&1
+  done
+}
+
+archive_seeds() {  # archive_seeds <experiment> <dir pattern with SEED>
+  local experiment=$1 pattern=$2 seed dirs
+  for seed in $SEEDS; do
+    # shellcheck disable=SC2206
+    dirs=(${pattern//SEED/$seed})
+    [[ -e ${dirs[0]} ]] && $FACTDYN archive "${dirs[@]}" --to "results/$experiment/seed_$seed" || true
+  done
+}
+
+for experiment in "${experiments[@]}"; do
+  echo "== $(date +%T) $experiment"
+  case $experiment in
+    quickstart)
+      for seed in $SEEDS; do spawn run_reference "$seed"; done; wait
+      for seed in $SEEDS; do
+        finished "$(reference_dir "$seed")" && $FACTDYN archive "$(reference_dir "$seed")" --to "results/quickstart/seed_$seed"
+      done ;;
+    patching)
+      for seed in $SEEDS; do finished "$(reference_dir "$seed")" || spawn run_reference "$seed"; done; wait
+      for seed in $SEEDS; do for ref in $REFS; do spawn run_patched "$seed" "$ref"; done; done; wait
+      archive_seeds patching "$LOGS/patching_seedSEED/ref*_start0" ;;
+    finetuning)
+      for seed in $SEEDS; do
+        finished "$(reference_dir "$seed")" || { echo "finetuning: run the quickstart of seed $seed first" >&2; exit 2; }
+      done
+      for seed in $SEEDS; do
+        for spec in 125:0 125:0.0625 125:0.25 32:0 500:0; do spawn run_finetune "$seed" "${spec%%:*}" "${spec##*:}"; done
+      done; wait
+      archive_seeds finetuning "$LOGS/finetuning/ft-*-seed=SEED" ;;
+    toy)
+      for seed in $SEEDS; do spawn run_toy "$seed"; done; wait
+      archive_seeds toy "$LOGS/toy/seed_SEED/toy" ;;
+    distributions)
+      $FACTDYN sweep configs/sweeps/campaign_distributions.yaml --parallel "$JOBS" --threads "$THREADS" \
+        --save-dir "$LOGS/sweeps" || true
+      archive_seeds distributions "$LOGS/sweeps/campaign_distributions/*-seed=SEED" ;;
+    *) echo "unknown experiment $experiment" >&2; exit 2 ;;
+  esac
+done
+$FACTDYN evidence
+echo "== $(date +%T) done: commit results/ and REPRODUCTION.md"

@@ -1,0 +1,113 @@
+"""``factdyn evidence``: generated blocks, the verdict rule, and the tables on a hand-made archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factdyn.analysis.archive import archive
+from factdyn.analysis.evidence.blocks import block_names, fill_blocks
+from factdyn.analysis.evidence.registry import render
+from factdyn.analysis.evidence.verdicts import (
+    NOT_REPRODUCED,
+    REPRODUCED,
+    REVERSED,
+    TOO_FEW,
+    compare,
+    holds_in_every_seed,
+)
+from factdyn.cli import main as factdyn_main
+from tests.test_report import BASELINE, phase_curves, write_run
+
+PLATEAU_ENDS = {0: 300, 1: 340, 2: 320}
+
+
+def test_blocks_replace_only_what_lies_between_their_markers() -> None:
+    text = (
+        "Prose 1.5 stays.\n<!-- factdyn:table -->\nold\n<!-- /factdyn:table -->\n"
+        "Inline: <!-- factdyn:verdict.x -->old<!-- /factdyn:verdict.x --> here."
+    )
+    out = fill_blocks(text, lambda name: {"table": "| a |\n|---|", "verdict.x": "**new**"}[name])
+    assert out == (
+        "Prose 1.5 stays.\n<!-- factdyn:table -->\n| a |\n|---|\n<!-- /factdyn:table -->\n"
+        "Inline: <!-- factdyn:verdict.x -->**new**<!-- /factdyn:verdict.x --> here."
+    )
+    assert block_names(out) == ["table", "verdict.x"]
+    with pytest.raises(ValueError, match="no closing"):
+        block_names("<!-- factdyn:table -->\nrest of the file")
+
+
+@pytest.mark.parametrize(
+    "a, b, expect, outcome",
+    [
+        ({0: 1.0, 1: 1.1, 2: 0.9}, {0: 2.0, 1: 2.1, 2: 1.9}, "lower", REPRODUCED),
+        ({0: 1.0, 1: 1.1, 2: 0.9}, {0: 2.0, 1: 2.1, 2: 1.9}, "higher", REVERSED),
+        # The right direction in every seed, but a difference inside the seed spread.
+        ({0: 1.0, 1: 2.0, 2: 3.0}, {0: 1.1, 1: 2.1, 2: 3.1}, "lower", NOT_REPRODUCED),
+        # A large mean difference carried by one seed against the other two.
+        ({0: 1.0, 1: 2.1, 2: -5.0}, {0: 1.1, 1: 2.0, 2: 3.0}, "lower", NOT_REPRODUCED),
+        ({0: 1.0, 1: 1.1}, {0: 2.0, 1: 2.1}, "lower", TOO_FEW),
+        ({0: 1.0, 1: 1.1, 2: None}, {0: 2.0, 1: 2.1, 2: 1.9}, "lower", TOO_FEW),
+    ],
+)
+def test_the_verdict_rule(a: dict, b: dict, expect: str, outcome: str) -> None:
+    assert compare(a, b, expect).outcome == outcome
+
+
+def test_a_property_must_hold_in_every_seed() -> None:
+    assert holds_in_every_seed({0: True, 1: True, 2: True}, "x").outcome == REPRODUCED
+    assert holds_in_every_seed({0: True, 1: False, 2: True}, "x").outcome == NOT_REPRODUCED
+    assert holds_in_every_seed({0: True, 1: True, 2: None}, "x").outcome == TOO_FEW
+
+
+def hand_made_archive(tmp_path: Path) -> Path:
+    """Three seeds of a quickstart-like run with known plateau ends, archived as results/quickstart."""
+    for seed, end in PLATEAU_ENDS.items():
+        config = {
+            "seed_everything": seed,
+            "trainer": {"max_steps": 800, "val_check_interval": 10},
+            "data": {"n_individuals": 100, "batch_size": 4},
+        }
+        summary = {
+            "steps": 800,
+            "seed": seed,
+            "baseline_attr_loss": BASELINE,
+            "plateau": {"start_step": 50, "end_step": end, "knowledge_step": end + 300},
+            "final": {"val/attr_loss": 0.01 * (seed + 1), "val/attr_acc": 0.99},
+        }
+        write_run(tmp_path / "logs", f"quickstart-seed={seed}", config, phase_curves(end, 800), summary)
+    archive([tmp_path / "logs"], tmp_path / "results" / "quickstart")
+    return tmp_path / "results"
+
+
+def test_quickstart_tables_and_verdicts_come_from_the_archived_seeds(tmp_path: Path) -> None:
+    results = hand_made_archive(tmp_path)
+    phases = render("quickstart_phases", results)
+    assert "seeds 0, 1, 2" in phases
+    assert "320 ± 20 (300, 340, 320)" in phases  # plateau ends, per seed
+    assert "| plateau length (evaluations) | 27 ± 2 (25, 29, 27) |" in phases
+    assert "12.8 ± 0.8 (12, 13.6, 12.8)" in phases  # exposures = end × batch / N
+    assert render("verdict.three_phases", results).startswith("**reproduced**")
+    summary = render("summary", results)
+    assert "not measured on the current config yet" in summary  # e.g. the N sweep: no runs archived
+    assert "Not measured" in render("patching", results)
+
+
+def test_unknown_blocks_and_stale_files(tmp_path: Path, capsys, monkeypatch) -> None:
+    results = hand_made_archive(tmp_path)
+    doc = tmp_path / "DOC.md"
+    doc.write_text("<!-- factdyn:quickstart_phases -->\nstale\n<!-- /factdyn:quickstart_phases -->\n")
+    with pytest.raises(SystemExit) as exit_info:
+        factdyn_main(["evidence", "--check", "--results", str(results), str(doc)])
+    assert exit_info.value.code == 1
+    factdyn_main(["evidence", "--results", str(results), str(doc)])
+    factdyn_main(["evidence", "--check", "--results", str(results), str(doc)])
+    assert "matches" in capsys.readouterr().out
+    assert "(300, 340, 320)" in doc.read_text()
+    doc.write_text("<!-- factdyn:no_such_table -->x<!-- /factdyn:no_such_table -->")
+    with pytest.raises(SystemExit) as exit_info:
+        factdyn_main(["evidence", "--results", str(results), str(doc)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown generated block 'no_such_table'" in err[0]
