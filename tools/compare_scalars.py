@@ -22,7 +22,8 @@ def compare(a_dir: str, b_dir: str) -> str:
     return (
         f"{a_dir} vs {b_dir}: {len(shared)} tags logged by both, {points} points compared, "
         f"{differing} differ, {lengths} tags of different length; "
-        f"only in the first: {len(set(a) - set(b))} tags ({', '.join(sorted(set(a) - set(b))[:2])}, ...), only in the second: {len(set(b) - set(a))}"
+        f"only in the first: {len(set(a) - set(b))} tags ({', '.join(sorted(set(a) - set(b))[:2])}, ...), "
+        f"only in the second: {len(set(b) - set(a))}"
     )
 
 
