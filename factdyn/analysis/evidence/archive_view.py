@@ -34,7 +34,8 @@ class Experiment:
 
     def missing(self, how: str) -> str:
         """The text of a block whose runs are not archived yet."""
-        return f"_Not measured on the current config yet: no such runs in `{self.results.name}/{self.name}`. {how}_"
+        where = f"{self.results.name}/{self.name}"
+        return f"_Not measured on the current config yet: no such runs in `{where}`. {how}_"
 
 
 def per_seed(infos: Sequence[RunInfo], fn: Callable[[RunInfo], float | None]) -> PerSeed:
