@@ -111,3 +111,22 @@ def test_unknown_blocks_and_stale_files(tmp_path: Path, capsys, monkeypatch) -> 
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown generated block 'no_such_table'" in err[0]
+
+
+def test_toy_table_and_verdicts_on_hand_made_runs(tmp_path: Path) -> None:
+    """Old accuracy ends at 1 - n_new / 1000 without replay and at 0.99 with it, in every seed."""
+    for seed in range(3):
+        for n_new, weight in ((32, 0.0), (512, 0.0), (128, 0.0), (128, 0.125)):
+            end = 0.99 if weight else 1 - n_new / 1000 - 0.01 * seed
+            curve = [(step, 1.0 if step == 0 else end) for step in range(0, 4001, 20)]
+            data = {"stage": "finetune", "n_new": n_new, "replay_weight": weight}
+            config = {"seed_everything": seed, "data": data}
+            summary = {"seed": seed, "final": {"toy/old_acc": end, "toy/new_acc": 1.0}}
+            scalars = {"toy/old_acc": curve, "toy/new_acc": [(s, 1.0) for s, _ in curve]}
+            write_run(tmp_path / "logs" / f"s{seed}", f"ft_n{n_new}_w{weight}", config, scalars, summary)
+        archive([tmp_path / "logs" / f"s{seed}"], tmp_path / "results" / "toy" / f"seed_{seed}")
+    results = tmp_path / "results"
+    table = render("toy", results)
+    assert "| 512 | 0 | 1.000 ± 0.000 (1.000, 1.000, 1.000) |" in table
+    assert render("verdict.toy_more_new_more_forgetting", results).startswith("**reproduced**")
+    assert render("verdict.toy_replay_protects", results).startswith("**reproduced**")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, campaign, quickstart, summary
+from factdyn.analysis.evidence import attention, campaign, quickstart, summary, toy
 
 VERDICT_PREFIX = "verdict."
 
@@ -18,6 +18,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "hallucinations": quickstart.hallucination_table,
     "attention_statistics": attention.statistics_table,
     "patching": attention.patching_table,
+    "toy": toy.table,
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, quickstart
+from factdyn.analysis.evidence import attention, quickstart, toy
 from factdyn.analysis.evidence.archive_view import markdown_table
 from factdyn.analysis.evidence.verdicts import Verdict
 
@@ -34,13 +34,20 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
     ("4", "unseen_less_confident", "The model is less confident on unseen individuals than on known ones"),
     ("5", "finetuning", "Fine-tuning on new individuals collapses old knowledge; replay limits the final "
      "loss but not the initial drop"),
-    ("6", "toy", "The same collapse in a toy MLP associative memory"),
+    ("6", "toy_more_new_more_forgetting", "In a toy MLP associative memory, more new pairs make it forget "
+     "more of the old ones (512 against 32 new pairs)"),
+    ("6", "toy_replay_protects", "Replaying old pairs protects them (128 new pairs, replay weight 1/8 "
+     "against none)"),
     ("7", "robustness", "The phases are robust to the mixer and the number of templates; fixed order never "
      "learns; one template does not generalise"),
 )  # fmt: skip
 """(REPRODUCTION section, verdict key, the claim): the summary's rows, in order."""
 
-VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (quickstart.verdicts, attention.verdicts)
+VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
+    quickstart.verdicts,
+    attention.verdicts,
+    toy.verdicts,
+)
 
 
 def all_verdicts(results: Path) -> dict[str, Verdict]:
