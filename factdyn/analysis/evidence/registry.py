@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, campaign, quickstart, summary, toy
+from factdyn.analysis.evidence import attention, campaign, finetuning, quickstart, summary, toy
 
 VERDICT_PREFIX = "verdict."
 
@@ -19,6 +19,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "attention_statistics": attention.statistics_table,
     "patching": attention.patching_table,
     "toy": toy.table,
+    "finetuning": finetuning.table,
 }
 
 

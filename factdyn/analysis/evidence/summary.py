@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, quickstart, toy
+from factdyn.analysis.evidence import attention, finetuning, quickstart, toy
 from factdyn.analysis.evidence.archive_view import markdown_table
 from factdyn.analysis.evidence.verdicts import Verdict
 
@@ -32,8 +32,15 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
      "individuals are learned (final loss against the loss at the plateau's end)"),
     ("4", "unseen_above_baseline", "It ends above the no-knowledge baseline (overconfident hallucinations)"),
     ("4", "unseen_less_confident", "The model is less confident on unseen individuals than on known ones"),
-    ("5", "finetuning", "Fine-tuning on new individuals collapses old knowledge; replay limits the final "
-     "loss but not the initial drop"),
+    ("5", "finetune_collapse", "Fine-tuning on new individuals collapses old knowledge within ~100 steps "
+     "(125 new people, no replay: old accuracy at step 100 against the pre-trained model)"),
+    ("5", "finetune_more_new_worse", "More new individuals collapse it further (500 against 32 new people, "
+     "old accuracy at step 100)"),
+    ("5", "replay_limits_final_loss", "Replay limits the final old loss (replay weight 1/4 against none)"),
+    ("5", "replay_initial_drop_remains", "...but not the initial drop (with replay 1/4, old accuracy at step "
+     "100 still below the pre-trained model's)"),
+    ("5", "replay_slows_new_learning", "Replay slows the learning of the new individuals (new accuracy at "
+     "step 250)"),
     ("6", "toy_more_new_more_forgetting", "In a toy MLP associative memory, more new pairs make it forget "
      "more of the old ones (512 against 32 new pairs)"),
     ("6", "toy_replay_protects", "Replaying old pairs protects them (128 new pairs, replay weight 1/8 "
@@ -46,6 +53,7 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
 VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
     quickstart.verdicts,
     attention.verdicts,
+    finetuning.verdicts,
     toy.verdicts,
 )
 
