@@ -80,7 +80,9 @@ def first_step(info: RunInfo, tag: str, at_least: float) -> int | None:
 def seeds_line(infos: Sequence[RunInfo]) -> str:
     """``seeds 0, 1, 2`` of the runs a table rests on."""
     seeds = sorted({int(i.seed) for i in infos if i.seed is not None})
-    return "seeds " + ", ".join(str(s) for s in seeds) if seeds else "no seeds"
+    if not seeds:
+        return "no seeds"
+    return ("seeds " if len(seeds) > 1 else "seed ") + ", ".join(str(s) for s in seeds)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
