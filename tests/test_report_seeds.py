@@ -17,7 +17,7 @@ from factdyn.analysis.fits import (
     paper_plateau_exposures,
 )
 from factdyn.analysis.report.plateau_fit import plateau_fits
-from factdyn.analysis.report.run_info import RunInfo
+from factdyn.analysis.report.run_info import RunInfo, seed_linked_keys, varying_keys
 from factdyn.analysis.report.seeds import SeedStat, seed_groups, seed_stat, unique_labels
 from factdyn.analysis.runs import Run
 
@@ -162,3 +162,24 @@ def test_plateau_fits_keep_per_seed_ends_exposures_and_the_interval() -> None:
     assert pf.exposures[2000].values == tuple(v * 32 / 2000 for v in pf.ends[2000].values)
     assert pf.exponent_interval is not None
     assert pf.exponent_interval.low <= pf.fit.exponent <= pf.exponent_interval.high
+
+
+def test_a_checkpoint_path_that_changes_with_the_seed_is_part_of_it() -> None:
+    def ft(n_new: int, seed: int, ckpt: str) -> RunInfo:
+        return info(f"ft{n_new}-seed={seed}", seed, {"data.n_new": n_new, "model.init_checkpoint": ckpt})
+
+    runs = [
+        ft(n, s, f"logs/sweeps/pretrain/seed={s}/version_0/checkpoints/last.ckpt")
+        for n in (50, 200)
+        for s in (0, 1)
+    ]
+    assert seed_linked_keys(runs) == ["model.init_checkpoint"] and varying_keys(runs) == ["data.n_new"]
+    assert [g.seeds for g in seed_groups(runs, varying_keys(runs))] == [(0, 1), (0, 1)]
+    # Two checkpoints for one seed: the checkpoint is a factor again; its long path stays out of the labels.
+    more = [*runs, ft(50, 0, "logs/sweeps/pretrain/seed=0/version_0/checkpoints/step=00001000.ckpt")]
+    assert seed_linked_keys(more) == [] and "model.init_checkpoint" in varying_keys(more)
+    labels = [g.label for g in seed_groups(more, varying_keys(more))]
+    assert len(set(labels)) == len(labels) == 5 and all(label.startswith("n_new=") for label in labels)
+    # A number paired with the seeds stays a factor (only text such as paths can be part of the seed).
+    paired = [info(f"lr-seed={s}", s, {"model.lr": 0.001 * (s + 1)}) for s in (0, 1)]
+    assert seed_linked_keys(paired) == [] and varying_keys(paired) == ["model.lr"]

@@ -21,7 +21,7 @@ from factdyn.analysis.report.markdown_results import (
 from factdyn.analysis.report.md_table import cell, table
 from factdyn.analysis.report.measures import measures
 from factdyn.analysis.report.plateau_fit import PlateauFit
-from factdyn.analysis.report.run_info import RunInfo
+from factdyn.analysis.report.run_info import RunInfo, seed_linked_keys
 from factdyn.analysis.report.seeds import BAND, SEED_MEANING, seed_groups
 
 PlateauFits = dict[str, PlateauFit]
@@ -90,6 +90,13 @@ def header(
         f"{len(infos)} runs from: " + ", ".join(f"`{p}`" for p in paths),
     ]
     md += ["", f"Factors (config keys that vary): {', '.join(f'`{k}`' for k in keys) or 'none'}", ""]
+    linked = seed_linked_keys(infos)
+    if linked:
+        md += [
+            "Part of the seed, not factors (they change with `seed_everything` alone, e.g. each seed "
+            f"fine-tuned from its own pre-training run): {', '.join(f'`{k}`' for k in linked)}",
+            "",
+        ]
     md += [
         f"Runs equal in every factor are the seeds of one group. {SEED_MEANING} Curves show the mean over a "
         f"group's seeds with the band spanning the {BAND}; tables give mean ± s.d. (sample, ddof = 1) and "

@@ -143,18 +143,46 @@ def load_runs(paths: Iterable[str | Path]) -> list[RunInfo]:
     return [RunInfo.load(run) for _, run in sorted(seen.items())]
 
 
-def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
-    """Config keys whose values differ between runs (factors), seed excluded, in first-seen order."""
+def _all_keys(infos: Sequence[RunInfo]) -> list[str]:
     keys: dict[str, None] = {}
     for info in infos:
         keys.update(dict.fromkeys(info.config))
-    out = []
-    for key in keys:
-        if key == SEED_KEY or key.startswith(IGNORED_KEY_PREFIXES):
+    return [k for k in keys if k != SEED_KEY and not k.startswith(IGNORED_KEY_PREFIXES)]
+
+
+def seed_linked_keys(infos: Sequence[RunInfo]) -> list[str]:
+    """Text-valued config keys (checkpoint paths, in practice) that change exactly with the seed: all runs of
+    one seed share the value and no two seeds do. A fine-tuning campaign that starts seed k from
+    pre-training seed k's checkpoint has ``model.init_checkpoint`` so; it is part of the seed, not a factor
+    (a campaign from two checkpoints per seed keeps it a factor)."""
+    linked = []
+    seeds = {info.seed for info in infos}
+    if None in seeds or len(seeds) < 2:
+        return []
+    for key in _all_keys(infos):
+        values = [info.config.get(key) for info in infos]
+        if not all(isinstance(v, str) for v in values):
             continue
-        if len({hashable(info.config.get(key)) for info in infos}) > 1:
-            out.append(key)
-    return out
+        by_seed: dict[Any, set] = defaultdict(set)
+        by_value: dict[Any, set] = defaultdict(set)
+        for info, value in zip(infos, values, strict=True):
+            by_seed[info.seed].add(value)
+            by_value[value].add(info.seed)
+        if all(len(v) == 1 for v in by_seed.values()) and all(len(s) == 1 for s in by_value.values()):
+            linked.append(key)
+    return linked
+
+
+def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
+    """Config keys whose values differ between runs (factors), in first-seen order: the seed, the keys that
+    are not factors (:data:`IGNORED_KEY_PREFIXES`) and those that change with the seed alone
+    (:func:`seed_linked_keys`) left out."""
+    linked = set(seed_linked_keys(infos))
+    return [
+        key
+        for key in _all_keys(infos)
+        if key not in linked and len({hashable(info.config.get(key)) for info in infos}) > 1
+    ]
 
 
 MAX_LABEL = 40
@@ -162,12 +190,14 @@ MAX_LABEL = 40
 
 
 def factor_text(factors: Mapping[str, Any]) -> str:
-    """``key=value, ...`` of the scalar factors (the last part of each dotted key)."""
-    return ", ".join(
-        f"{k.rsplit('.', 1)[-1]}={v}"
-        for k, v in factors.items()
-        if v is not None and not isinstance(v, (list, dict))
-    )
+    """``key=value, ...`` of the scalar factors (the last part of each dotted key); when that is longer than
+    :data:`MAX_LABEL`, of the numbers and booleans only (a checkpoint path does not fit a legend)."""
+
+    def text(keep: Any) -> str:
+        return ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in factors.items() if keep(v))
+
+    full = text(lambda v: v is not None and not isinstance(v, (list, dict)))
+    return full if len(full) <= MAX_LABEL else text(lambda v: isinstance(v, (int, float)))
 
 
 def unique_labels(labels: Sequence[str], suffixes: Sequence[Sequence[str]]) -> list[str]:

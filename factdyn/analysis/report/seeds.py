@@ -180,6 +180,11 @@ def seeds_text(n: int) -> str:
     return f"n = {n} seed{'s' if n != 1 else ''}"
 
 
+def _run_path_tail(info: RunInfo) -> str:
+    """``<name>/version_<k>``: tells apart runs of one logger name."""
+    return "/".join(info.run.path.parts[-2:])
+
+
 def _without_seed(name: str) -> str:
     """A sweep's run name without its seed part (``plateau-n=1000-seed=0`` -> ``plateau-n=1000``)."""
     head, sep, tail = name.rpartition("seed=")
@@ -220,7 +225,7 @@ def seed_groups(infos: Sequence[RunInfo], keys: Sequence[str]) -> list[SeedGroup
         if not text or len(text) > MAX_LABEL:
             text = "all runs" if len(raw) == 1 else _without_seed(runs[0].name)
         bases.append(text)
-    suffixes = [[_without_seed(runs[0].name), runs[0].name] for _, runs in raw]
+    suffixes = [[_without_seed(r[0].name), r[0].name, _run_path_tail(r[0])] for _, r in raw]
     labels = unique_labels(bases, suffixes)
     return [
         SeedGroup(label=f"{text} ({seeds_text(len(runs))})", factors=factors, runs=runs)
