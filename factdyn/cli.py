@@ -39,6 +39,7 @@ from factdyn.callbacks import (
     NonFiniteGuard,
     PhaseDetector,
     RunSummary,
+    ValidationAtStart,
     ValidationOnResume,
 )
 from factdyn.checks import ConfigError, require
@@ -103,6 +104,9 @@ ALWAYS_ON: dict[str, type[Callback]] = {
     # After every callback whose state a training step changes (exposure counts, guards), so a scheduled
     # checkpoint holds the state after its step, as last.ckpt (ordered last by Lightning) does.
     "checkpoints": CheckpointSchedule,
+    # After the step-0 checkpoint (written at train start): that file is the model before anything, as in
+    # a run without this evaluation, and a run resumed from it evaluates step 0 again.
+    "validation_at_start": ValidationAtStart,
 }
 """The callbacks of every ``factdyn`` run, by config key, in the order the Trainer gets them."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
 from tests.helpers.runs import CONFIGS, tiny_args
 
@@ -44,37 +45,42 @@ def test_finetune_starts_from_the_checkpoint_and_tracks_old_and_new(run_tiny, tm
         assert final[tag] is not None, tag
     assert "val/attr_loss" not in final
     assert 0 < final["replay/fraction"] < 1
+    # Step 0 is the pre-trained model, evaluated before any update (ValidationAtStart): on the old
+    # individuals it measures what the pre-training run's last evaluation measured.
+    scalars, pre_scalars = read_scalars(run_dir), read_scalars(pre_dir)
+    for tag in (
+        "ft_old/attr_loss",
+        "ft_old/attr_acc",
+        "ft_new/attr_loss",
+        "ft_new/attr_acc",
+        "unseen/attr_loss",
+    ):
+        assert scalars[tag][0][0] == 0, tag
+    assert scalars["ft_old/attr_loss"][0][1] == pytest.approx(pre_scalars["val/attr_loss"][-1][1], rel=1e-5)
+    assert [s for s, _ in scalars["ft_new/attr_loss"]] == [0, 2, 4]
+    assert pre_scalars["val/attr_loss"][0][0] == 4  # a pre-training run does not evaluate step 0 by default
 
 
-def test_finetune_refuses_a_checkpoint_of_another_architecture(run_tiny, tmp_path: Path) -> None:
-    _, pre_dir = run_tiny()
-    with pytest.raises(ValueError, match=r"model.init_checkpoint: .*\(d_model: checkpoint 16 != model 32\)"):
-        _finetune(tmp_path, pre_dir / "checkpoints" / "last.ckpt", "--model.config.d_model", "32")
+def test_validation_at_start_always_evaluates_the_initial_model(run_tiny) -> None:
+    _, run_dir = run_tiny("--validation_at_start.when", "always")
+    scalars = read_scalars(run_dir)
+    assert [s for s, _ in scalars["val/attr_loss"]] == [0, 4, 8]
+    assert [s for s, _ in scalars["train/loss"]] == [1, 3, 5, 7]  # training logs keep their steps
 
 
-def test_eval_prefixes_must_name_eval_sets(tmp_path: Path) -> None:
-    expected = (
-        r"model.eval_prefixes: a mapping whose keys are among \[.val., .unseen., .new.\], "
-        r"got \{.vall.: .x.\}"
-    )
-    with pytest.raises(ValueError, match=expected):
-        cli_main(tiny_args(tmp_path, "--model.eval_prefixes", "{vall: x}")[1:], run=False)
-
-
-@pytest.mark.parametrize("keep", [True, False])
-def test_init_optimizer_state_takes_adamw_moments_only_when_asked(
-    run_tiny, tmp_path: Path, keep: bool
-) -> None:
+@pytest.mark.slow
+def test_the_step_0_evaluation_changes_nothing_else(run_tiny, tmp_path: Path) -> None:
     _, pre_dir = run_tiny()
     ckpt = pre_dir / "checkpoints" / "last.ckpt"
-    ft = _finetune(tmp_path, ckpt, "--model.init_optimizer_state", str(keep).lower())
-    step0_path = Path(ft.trainer.log_dir) / "checkpoints" / "step=00000000.ckpt"
-    step0 = torch.load(step0_path, weights_only=False)["optimizer_states"][0]["state"]
-    pre = torch.load(ckpt, weights_only=False)["optimizer_states"][0]["state"]
-    if keep:  # the fine-tuning run's AdamW starts with the pre-training moments and step count
-        assert step0.keys() == pre.keys()
-        for i, state in pre.items():
-            torch.testing.assert_close(step0[i]["exp_avg"], state["exp_avg"])
-            torch.testing.assert_close(step0[i]["step"], state["step"])
-    else:  # a fresh AdamW: no moments before its first step
-        assert step0 == {}
+    runs = {}
+    for when in ("never", "init_checkpoint"):
+        ft = _finetune(tmp_path / when, ckpt, "--validation_at_start.when", when)
+        runs[when] = read_scalars(ft.trainer.log_dir)
+    without, with_start = runs["never"], runs["init_checkpoint"]
+    assert without.keys() == with_start.keys()
+    for tag, points in without.items():
+        extra = dict(with_start[tag])
+        assert all(extra.pop(step) == value for step, value in points), tag
+        # Only the step-0 evaluation is new: every evaluation metric, and what callbacks log with it.
+        assert list(extra) == ([0] if tag.startswith(("ft_", "unseen/", "baseline/")) else list(extra)), tag
+        assert list(extra) in ([], [0]), tag

@@ -3,76 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from torch.utils.tensorboard import SummaryWriter
 
 from factdyn.analysis.fits import fit_power_law, run_phases
 from factdyn.analysis.report import load_runs, make_report, varying_keys
 from factdyn.analysis.runs import Run
 from factdyn.cli import main as factdyn_main
+from tests.helpers.report_runs import BASELINE, phase_curves, true_plateau_end, write_run
 
-BASELINE = 6.0
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def true_plateau_end(n: int) -> int:
-    """The synthetic law the runs follow: plateau end = 0.5 · N^0.8, on the 10-step evaluation grid."""
-    return int(round(0.5 * n**0.8 / 10) * 10)
-
-
-def write_run(
-    root: Path,
-    name: str,
-    config: dict,
-    scalars: dict[str, list[tuple[int, float]]],
-    summary: dict | None = None,
-) -> Path:
-    run_dir = root / name / "version_0"
-    run_dir.mkdir(parents=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    writer = SummaryWriter(str(run_dir))
-    for tag, points in scalars.items():
-        for step, value in points:
-            writer.add_scalar(tag, value, step)
-    writer.close()
-    if summary is not None:
-        (run_dir / "summary.json").write_text(json.dumps(summary))
-    return run_dir
-
-
-def phase_curves(end: int, max_steps: int, every: int = 10) -> dict[str, list[tuple[int, float]]]:
-    """Loss: 3× baseline at step 0 down to the baseline by step 50, flat until ``end``, then decaying."""
-    out: dict[str, list[tuple[int, float]]] = {k: [] for k in ("val/attr_loss", "val/attr_acc")}
-    for tag in (
-        "unseen/attr_loss",
-        "unseen/attr_acc",
-        "val/max_prob",
-        "unseen/max_prob",
-        "baseline/attr_loss",
-    ):
-        out[tag] = []
-    for step in range(0, max_steps + 1, every):
-        if step < 50:
-            loss = BASELINE * (3 - 2 * step / 50)
-        elif step < end:
-            loss = BASELINE * 1.01
-        else:
-            loss = BASELINE * 0.85 * math.exp(-(step - end) / 200)
-        acc = 0.0 if step < end else 1 - loss / BASELINE
-        out["val/attr_loss"].append((step, loss))
-        out["val/attr_acc"].append((step, acc))
-        out["unseen/attr_loss"].append((step, BASELINE + max(0.0, BASELINE - loss)))
-        out["unseen/attr_acc"].append((step, 0.0))
-        out["val/max_prob"].append((step, 0.5 + acc / 2))
-        out["unseen/max_prob"].append((step, 0.5 + acc / 4))
-        out["baseline/attr_loss"].append((step, BASELINE))
-    return out
 
 
 def plateau_sweep(root: Path, ns=(1000, 2000, 4000, 8000), seeds=(0, 1)) -> Path:
@@ -134,16 +78,30 @@ def test_report_on_a_plateau_sweep_draws_curves_fit_and_table(tmp_path: Path) ->
     expected = fit_power_law(ns, [true_plateau_end(n) for n in ns])
     assert fit.exponent == pytest.approx(expected.exponent, abs=1e-9) and 0.75 < fit.exponent < 0.85
     md = report.markdown.read_text()
-    row = re.search(r"^\| all runs \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| 4 \|", md, flags=re.M)
+    # group | a | b | b's interval | R² | N values | seeds per N | batch
+    row = re.search(
+        r"^\| all runs \| ([\d.]+) \| ([\d.]+) \| \[([\d.]+), ([\d.]+)\] \| ([\d.]+) \| 4 \| 2 \| 32 \|",
+        md,
+        flags=re.M,
+    )
     assert row, md
     assert float(row.group(2)) == pytest.approx(fit.exponent, abs=1e-3)
-    assert "0.43·N^0.81" in md
+    # Both seeds have the same plateau end at every N: resampling them cannot move the exponent.
+    assert float(row.group(3)) == float(row.group(4)) == pytest.approx(fit.exponent, abs=1e-3)
+    assert "0.43·N^0.81" in md and "95% percentile bootstrap, 2000 resamples" in md
     assert len(re.findall(r"^\| n\d+-s\d \|", md, flags=re.M)) == 8  # one table row per run
     assert "(curve)" in md  # seed 1's plateau came from the curve
     assert "![plateau_vs_n](plateau_vs_n.png)" in md
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
     assert saved["factors"] == ["data.n_individuals", "trainer.max_steps"]
-    assert saved["plateau_fits"]["all runs"]["exponent"] == pytest.approx(fit.exponent)
+    saved_fit = saved["plateau_fits"]["all runs"]
+    assert saved_fit["exponent"] == pytest.approx(fit.exponent)
+    assert saved_fit["exponent_interval"]["level"] == 0.95
+    assert saved_fit["exponent_interval"]["n_resamples"] == 2000
+    assert saved_fit["plateau_end_by_n"]["4000"]["values"] == [true_plateau_end(4000)] * 2
+    assert saved_fit["exposures_by_n"]["4000"]["mean"] == pytest.approx(true_plateau_end(4000) * 32 / 4000)
+    assert [g["seeds"] for g in saved["seed_groups"]] == [[0, 1]] * 4
+    assert saved["band"] == "min–max over seeds"
 
 
 def test_plateau_fit_needs_three_population_sizes(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Fits on run results: the power law of plateau end vs N (paper Fig. 2 right) and plateau extraction.
+"""Fits on run results: the power law of plateau end vs N (paper Fig. 2 right), a bootstrap interval of its
+exponent over seeds, the paper's fit and its range, and plateau extraction.
 
 No training imports: the plateau definitions are :mod:`factdyn.dynamics.phases` (numpy only), the same the
 ``PhaseDetector`` callback uses during training.
@@ -7,7 +8,7 @@ No training imports: the plateau definitions are :mod:`factdyn.dynamics.phases` 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,17 @@ from factdyn.dynamics.phases import PhaseThresholds, detect_phases
 
 PAPER_PLATEAU_FIT = (0.43, 0.81, 0.998)
 """The paper's fit of plateau end (steps) vs N: y = 0.43 · N^0.81, R² = 0.998 (spec §2.2)."""
+PAPER_PLATEAU_N_RANGE = (4_000, 256_000)
+"""The smallest and largest N the paper's fit was made on (Fig. 2 right, spec §1.5, §8)."""
+PAPER_BATCH_SIZE = 128
+"""The paper's batch size (sequences per step, spec §3.2): its fit's steps are steps of 128 sequences."""
+
+
+def paper_plateau_exposures(n: Any) -> Any:
+    """The paper's fit in exposures per individual: ``0.43 · N^0.81`` steps × 128 sequences / N."""
+    a, b, _ = PAPER_PLATEAU_FIT
+    n = np.asarray(n, dtype=float)
+    return a * n**b * PAPER_BATCH_SIZE / n
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,57 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> PowerLaw:
     ss_tot = float(total @ total)
     r2 = 1.0 - float(residual @ residual) / ss_tot if ss_tot > 0 else 1.0
     return PowerLaw(prefactor=float(math.exp(log_a)), exponent=float(b), r2=r2, n_points=int(keep.sum()))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A percentile bootstrap interval.
+
+    Args:
+        low, high: its bounds.
+        level: its nominal coverage (0.95: the 2.5th and 97.5th percentiles).
+        n_resamples: bootstrap resamples drawn.
+        rng_seed: seed of the ``numpy`` generator that drew them (the interval is reproducible).
+    """
+
+    low: float
+    high: float
+    level: float
+    n_resamples: int
+    rng_seed: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.level:.0%} interval [{self.low:.2f}, {self.high:.2f}] "
+            f"({self.n_resamples} bootstrap resamples of the seeds within each N)"
+        )
+
+
+def bootstrap_exponent(
+    values_by_x: Mapping[float, Sequence[float]],
+    n_resamples: int = 2000,
+    level: float = 0.95,
+    rng_seed: int = 0,
+) -> Interval | None:
+    """Percentile interval of ``b`` in ``y = a · x^b`` fitted, as :func:`fit_power_law` does, to the mean of
+    the values at each ``x``, when the values (one per seed) are resampled with replacement within each
+    ``x``. ``None`` when no ``x`` has two values (nothing to resample) or fewer than two ``x`` remain."""
+    xs = sorted(x for x, v in values_by_x.items() if x > 0 and len(v))
+    ys = [np.asarray(values_by_x[x], dtype=float) for x in xs]
+    if len(xs) < 2 or all(len(y) < 2 for y in ys):
+        return None
+    if any((y <= 0).any() or not np.isfinite(y).all() for y in ys):
+        raise ValueError("bootstrap_exponent: every value must be positive and finite")
+    rng = np.random.default_rng(rng_seed)
+    # Each column: the mean over one resample of the seeds at that x; rows are resamples.
+    means = np.stack([y[rng.integers(0, len(y), size=(n_resamples, len(y)))].mean(1) for y in ys], 1)
+    lx = np.log(np.asarray(xs, dtype=float))
+    centred = lx - lx.mean()
+    ly = np.log(means)
+    slopes = ((ly - ly.mean(1, keepdims=True)) @ centred) / float(centred @ centred)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(slopes, [tail, 100 - tail])
+    return Interval(float(low), float(high), level, n_resamples, rng_seed)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from factdyn.callbacks.nonfinite_guard import NonFiniteGuard, NonFiniteLossError
 from factdyn.callbacks.phase_detector import PhaseDetector
 from factdyn.callbacks.replay_mixing import ReplayMixing
 from factdyn.callbacks.run_summary import RunSummary
+from factdyn.callbacks.validation_at_start import ValidationAtStart
 from factdyn.callbacks.validation_on_resume import ValidationOnResume
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PhaseDetector",
     "ReplayMixing",
     "RunSummary",
+    "ValidationAtStart",
     "ValidationOnResume",
     "checkpoint_steps",
     "exposure_stats",

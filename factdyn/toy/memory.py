@@ -78,8 +78,10 @@ class ToyMemory(L.LightningModule):
             self,
             state,
             path,
-            lambda detail: "this ToyMemory (model.dim, model.hidden, model.n_classes must match the "
-            f"pre-training: {detail})",
+            lambda detail: (
+                "this ToyMemory (model.dim, model.hidden, model.n_classes must match the "
+                f"pre-training: {detail})"
+            ),
         )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

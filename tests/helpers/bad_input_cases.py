@@ -121,6 +121,7 @@ callbacks | phases.baseline_monitor misspelt | --phases.baseline_monitor baselin
 callbacks | phases.accuracy_monitor misspelt with knowledge_accuracy | --phases.thresholds.knowledge_accuracy 0.5 --phases.accuracy_monitor val/acc | phases.accuracy_monitor ; val/attr_acc
 callbacks | phases.monitor of a set this data lacks | --phases.monitor new/attr_loss | phases.monitor ; val/attr_loss
 callbacks | nonfinite.action unknown | --nonfinite.action ignore | nonfinite.action ; stop ; skip
+callbacks | validation_at_start.when unknown | --validation_at_start.when sometimes | validation_at_start.when ; init_checkpoint ; never
 callbacks | nonfinite.max_skips negative | --nonfinite.max_skips -1 | nonfinite.max_skips ; >= 0
 callbacks | nonfinite.check_every_n_steps zero | --nonfinite.check_every_n_steps 0 | nonfinite.check_every_n_steps ; >= 1
 callbacks | nonfinite.monitor misspelt | --nonfinite.monitor train/los | nonfinite.monitor ; train/loss

@@ -1,27 +1,51 @@
-"""What the report's figures and tables are computed from (numbers only, no plotting): mean curves over
-seeds, plateau ends and their power-law fits by group, the N × α and N × steps grids, fine-tuning tag
-pairs."""
+"""What the report's figures and tables are computed from (numbers only, no plotting): plateau ends, the
+N × α and N × steps grids, the fine-tuning tags. Seed groups and their curves are :mod:`.seeds`, the
+plateau-vs-N fits :mod:`.plateau_fit`."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from factdyn.analysis.fits import PowerLaw, fit_power_law
-from factdyn.analysis.report.run_info import N_KEY, RunInfo, hashable, sorted_groups
+from factdyn.analysis.report.run_info import RunInfo, hashable
 
-# (pre-training loss, fine-tuning loss) tag pairs for fine-tuning trajectories, first match wins.
-FINETUNE_PAIRS = (
-    ("toy/old_loss", "toy/new_loss"),
-    ("ft_old/attr_loss", "ft_new/attr_loss"),
-    ("val/attr_loss", "new/attr_loss"),
+ATTENTION_TAG = re.compile(r"^attn/(?P<stat>[a-z_]+)/layer_(?P<layer>\d+)$")
+STATISTICS = {
+    "name_to_name": "name → name (at the last name token)",
+    "attr_to_name": "attribute → name",
+    "attr_to_text": "attribute → text",
+    "entropy": "normalised attention entropy",
+}
+"""The statistics ``AttentionStatistics`` logs, in the paper's order (Fig. F), with their panel titles."""
+
+
+@dataclass(frozen=True)
+class FinetuneTags:
+    """The scalars of a fine-tuning run: loss and accuracy on the pre-training ("old") individuals and on
+    the individuals it teaches ("new")."""
+
+    old_loss: str
+    new_loss: str
+    old_acc: str
+    new_acc: str
+
+
+FINETUNE_TAGS = (
+    FinetuneTags("toy/old_loss", "toy/new_loss", "toy/old_acc", "toy/new_acc"),
+    FinetuneTags("ft_old/attr_loss", "ft_new/attr_loss", "ft_old/attr_acc", "ft_new/attr_acc"),
+    FinetuneTags("val/attr_loss", "new/attr_loss", "val/attr_acc", "new/attr_acc"),
 )
+"""Fine-tuning tag sets, first match wins: the toy memory; ``configs/experiments/finetune.yaml``
+(``model.eval_prefixes``); a fine-tuning run that kept the default prefixes."""
 
 
 def mean_curve(infos: Sequence[RunInfo], tag: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Mean and std over seeds on the steps every run has."""
+    """Mean and (population) std over runs on the steps every run has. The report's figures draw
+    :meth:`.seeds.SeedGroup.curve` (mean and min–max band over seeds) instead."""
     curves = [c for c in (info.curve(tag) for info in infos) if c is not None]
     if not curves:
         return None
@@ -48,25 +72,6 @@ def determined_by_n(infos: Sequence[RunInfo], key: str) -> bool:
     for info in infos:
         values[info.n].add(hashable(info.config.get(key)))
     return all(len(v) == 1 for v in values.values())
-
-
-def plateau_fits(
-    infos: Sequence[RunInfo], keys: list[str]
-) -> dict[str, tuple[PowerLaw, dict[int, list[int]]]]:
-    """Per group of runs equal in everything but N, seed and keys set by N: the power-law fit of mean
-    plateau end vs N (only groups with >= 3 distinct N) and the plateau ends by N."""
-    # Keys that are a function of N (e.g. steps scaled with N) move with it: they do not split groups.
-    other = [k for k in keys if k != N_KEY and not determined_by_n(infos, k)]
-    fits = {}
-    for name, members in sorted_groups(infos, other):
-        by_n: dict[int, list[int]] = defaultdict(list)
-        for n, end, _ in plateau_points(members):
-            by_n[n].append(end)
-        if len(by_n) >= 3 and all(np.mean(v) > 0 for v in by_n.values()):
-            ns = sorted(by_n)
-            fit = fit_power_law(ns, [float(np.mean(by_n[n])) for n in ns])
-            fits[name if other else "all runs"] = (fit, dict(sorted(by_n.items())))
-    return fits
 
 
 def heatmap_tables(infos: Sequence[RunInfo]) -> dict[str, tuple[list, list, np.ndarray]]:
@@ -107,8 +112,22 @@ def heatmap_tables(infos: Sequence[RunInfo]) -> dict[str, tuple[list, list, np.n
     return tables
 
 
-def finetune_pair(info: RunInfo) -> tuple[str, str] | None:
-    for old, new in FINETUNE_PAIRS:
-        if info.curve(old) is not None and info.curve(new) is not None:
-            return old, new
+def finetune_tags(info: RunInfo) -> FinetuneTags | None:
+    """The first :data:`FINETUNE_TAGS` whose two losses the run logged, or ``None`` (not fine-tuning)."""
+    for tags in FINETUNE_TAGS:
+        if info.curve(tags.old_loss) is not None and info.curve(tags.new_loss) is not None:
+            return tags
     return None
+
+
+def attention_layers(runs: Sequence[RunInfo]) -> dict[str, list[int]]:
+    """Statistic -> the (0-based) layers any of the runs logged it for, statistics in the paper's order
+    first."""
+    found: dict[str, set[int]] = defaultdict(set)
+    for run in runs:
+        for tag in run.scalars:
+            match = ATTENTION_TAG.match(tag)
+            if match:
+                found[match["stat"]].add(int(match["layer"]))
+    order = [s for s in STATISTICS if s in found] + sorted(s for s in found if s not in STATISTICS)
+    return {s: sorted(found[s]) for s in order}

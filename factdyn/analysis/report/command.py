@@ -10,24 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from factdyn.analysis.fits import PowerLaw
-from factdyn.analysis.report.aggregates import heatmap_tables, plateau_fits
-from factdyn.analysis.report.figures_attention import plot_attention, plot_patching
-from factdyn.analysis.report.figures_new_individuals import plot_finetuning, plot_hallucinations
+from factdyn.analysis.report.aggregates import heatmap_tables
+from factdyn.analysis.report.figures_attention import plot_attention, plot_attention_layers, plot_patching
+from factdyn.analysis.report.figures_new_individuals import (
+    plot_finetuning,
+    plot_finetuning_trajectories,
+    plot_hallucinations,
+)
 from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, plot_plateau_vs_n
 from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
+from factdyn.analysis.report.measures import measures
+from factdyn.analysis.report.plateau_fit import PlateauFit, plateau_fits
 from factdyn.analysis.report.run_info import RunInfo, load_runs, varying_keys
+from factdyn.analysis.report.seeds import BAND, SEED_MEANING, seed_groups
 from factdyn.errors import OneLineArgumentParser
 from factdyn.run_layout import SUMMARY
 
 
 @dataclass
 class Report:
-    """What :func:`make_report` wrote: figure files, the Markdown file, and the plateau fits by group."""
+    """What :func:`make_report` wrote: figure files, the Markdown file, and the plateau fits by group
+    (``plateau_fits``: the power laws; ``plateau``: with the per-seed values and the exponent's interval)."""
 
     out: Path
     figures: dict[str, Path] = field(default_factory=dict)
     markdown: Path | None = None
     plateau_fits: dict[str, PowerLaw] = field(default_factory=dict)
+    plateau: dict[str, PlateauFit] = field(default_factory=dict)
 
 
 def figure_drawers(
@@ -41,29 +50,41 @@ def figure_drawers(
         "heatmaps": lambda p: plot_heatmaps(tables, p),
         "hallucinations": lambda p: plot_hallucinations(infos, keys, p),
         "finetuning": lambda p: plot_finetuning(infos, keys, p),
+        "finetuning_trajectories": lambda p: plot_finetuning_trajectories(infos, keys, p),
         "patching": lambda p: plot_patching(infos, p),
         "attention": lambda p: plot_attention(infos, keys, p),
+        "attention_layers": lambda p: plot_attention_layers(infos, keys, p),
     }
+
+
+def seed_groups_json(infos: Sequence[RunInfo], keys: list[str]) -> list[dict[str, Any]]:
+    """Each seed group: label, factors, seeds, runs, and every measure over its seeds."""
+    columns = measures(infos)
+    out = []
+    for group in seed_groups(infos, keys):
+        stats = {m.name: group.stat(m.of) for m in columns}
+        out.append({
+            "label": group.label,
+            "factors": group.factors,
+            "seeds": list(group.seeds),
+            "runs": [str(r.run.path) for r in group.runs],
+            "stats": {name: s.as_dict() for name, s in stats.items() if s is not None},
+        })  # fmt: skip
+    return out
 
 
 def report_json(
     infos: Sequence[RunInfo], keys: list[str], figures: dict[str, Path], fits: PlateauFits
 ) -> dict[str, Any]:
-    """The machine-readable ``report.json``: the runs, factors, figure files and plateau fits."""
+    """The machine-readable ``report.json``: the runs, factors, seed groups, figure files, plateau fits."""
     return {
         "runs": [str(i.run.path) for i in infos],
         "factors": keys,
+        "seeds": SEED_MEANING,
+        "band": BAND,
+        "seed_groups": seed_groups_json(infos, keys),
         "figures": {k: str(v) for k, v in figures.items()},
-        "plateau_fits": {
-            name: {
-                "prefactor": f.prefactor,
-                "exponent": f.exponent,
-                "r2": f.r2,
-                "n_points": f.n_points,
-                "plateau_end_by_n": {str(n): e for n, e in by_n.items()},
-            }
-            for name, (f, by_n) in fits.items()
-        },  # fmt: skip
+        "plateau_fits": {name: pf.as_dict() for name, pf in fits.items()},
     }
 
 
@@ -79,7 +100,8 @@ def make_report(paths: Sequence[str | Path], out: str | Path, title: str | None 
         )
     keys = varying_keys(infos)
     fits = plateau_fits(infos, keys)
-    report.plateau_fits = {name: fit for name, (fit, _) in fits.items()}
+    report.plateau = fits
+    report.plateau_fits = {name: pf.fit for name, pf in fits.items()}
     tables = heatmap_tables(infos)
     for name, draw in figure_drawers(infos, keys, fits, tables).items():
         path = out / f"{name}.png"
@@ -102,5 +124,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     report = make_report(args.runs, args.out, args.title)
     print(f"[report] {report.markdown}: figures {', '.join(report.figures) or 'none'}")
-    for name, fit in report.plateau_fits.items():
-        print(f"[report] plateau end vs N ({name}): {fit.describe()}")
+    for name, pf in report.plateau.items():
+        interval = f", b: {pf.exponent_interval.describe()}" if pf.exponent_interval else ""
+        print(f"[report] plateau end vs N ({name}): {pf.fit.describe()}{interval}")

@@ -4,8 +4,8 @@ grouping them by the config keys that vary between them (the experiment's factor
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import yaml
 
 from factdyn.analysis.fits import RunPhases, run_phases
 from factdyn.analysis.runs import Run, find_runs
-from factdyn.run_layout import CONFIG
+from factdyn.run_layout import CONFIG, VERSION_PREFIX
 
 # Config keys that differ between runs without being an experimental factor.
 IGNORED_KEY_PREFIXES = ("trainer.logger", "ckpt_path", "data.seed", "config")
@@ -67,6 +67,12 @@ class RunInfo:
             return None
         steps, values = zip(*points, strict=True)
         return np.asarray(steps), np.asarray(values, dtype=float)
+
+    @property
+    def name(self) -> str:
+        """The run's name: its folder's, or for ``<name>/version_<k>`` the parent's."""
+        path = self.run.path
+        return path.parent.name if path.name.startswith(VERSION_PREFIX) else path.name
 
     @property
     def n(self) -> int | None:
@@ -137,33 +143,92 @@ def load_runs(paths: Iterable[str | Path]) -> list[RunInfo]:
     return [RunInfo.load(run) for _, run in sorted(seen.items())]
 
 
-def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
-    """Config keys whose values differ between runs (factors), seed excluded, in first-seen order."""
+def _all_keys(infos: Sequence[RunInfo]) -> list[str]:
     keys: dict[str, None] = {}
     for info in infos:
         keys.update(dict.fromkeys(info.config))
-    out = []
-    for key in keys:
-        if key == SEED_KEY or key.startswith(IGNORED_KEY_PREFIXES):
+    return [k for k in keys if k != SEED_KEY and not k.startswith(IGNORED_KEY_PREFIXES)]
+
+
+def seed_linked_keys(infos: Sequence[RunInfo]) -> list[str]:
+    """Text-valued config keys (checkpoint paths, in practice) that change exactly with the seed: all runs of
+    one seed share the value and no two seeds do. A fine-tuning campaign that starts seed k from
+    pre-training seed k's checkpoint has ``model.init_checkpoint`` so; it is part of the seed, not a factor
+    (a campaign from two checkpoints per seed keeps it a factor)."""
+    linked = []
+    seeds = {info.seed for info in infos}
+    if None in seeds or len(seeds) < 2:
+        return []
+    for key in _all_keys(infos):
+        values = [info.config.get(key) for info in infos]
+        if not all(isinstance(v, str) for v in values):
             continue
-        if len({hashable(info.config.get(key)) for info in infos}) > 1:
-            out.append(key)
-    return out
+        by_seed: dict[Any, set] = defaultdict(set)
+        by_value: dict[Any, set] = defaultdict(set)
+        for info, value in zip(infos, values, strict=True):
+            by_seed[info.seed].add(value)
+            by_value[value].add(info.seed)
+        if all(len(v) == 1 for v in by_seed.values()) and all(len(s) == 1 for s in by_value.values()):
+            linked.append(key)
+    return linked
+
+
+def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
+    """Config keys whose values differ between runs (factors), in first-seen order: the seed, the keys that
+    are not factors (:data:`IGNORED_KEY_PREFIXES`) and those that change with the seed alone
+    (:func:`seed_linked_keys`) left out."""
+    linked = set(seed_linked_keys(infos))
+    return [
+        key
+        for key in _all_keys(infos)
+        if key not in linked and len({hashable(info.config.get(key)) for info in infos}) > 1
+    ]
 
 
 MAX_LABEL = 40
 """Longer legend labels (many factors, or callback lists) fall back to the run's name."""
 
 
+def factor_text(factors: Mapping[str, Any]) -> str:
+    """``key=value, ...`` of the scalar factors (the last part of each dotted key); when that is longer than
+    :data:`MAX_LABEL`, of the numbers and booleans only (a checkpoint path does not fit a legend)."""
+
+    def text(keep: Any) -> str:
+        return ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in factors.items() if keep(v))
+
+    full = text(lambda v: v is not None and not isinstance(v, (list, dict)))
+    return full if len(full) <= MAX_LABEL else text(lambda v: isinstance(v, (int, float)))
+
+
+def unique_labels(labels: Sequence[str], suffixes: Sequence[Sequence[str]]) -> list[str]:
+    """``labels`` made unique: a label shared by several items gets its item's first suffix that tells
+    it from the others sharing it (``label [suffix]``), else a running number (``label #2``)."""
+    out = list(labels)
+    for _ in range(2):
+        counts = Counter(out)
+        clashing = [i for i, text in enumerate(out) if counts[text] > 1]
+        if not clashing:
+            return out
+        by_text: dict[str, list[int]] = defaultdict(list)
+        for i in clashing:
+            by_text[out[i]].append(i)
+        for text, items in by_text.items():
+            for position in range(max(len(suffixes[i]) for i in items)):
+                options = [suffixes[i][position] if position < len(suffixes[i]) else None for i in items]
+                if None not in options and len(set(options)) == len(options):
+                    for i, option in zip(items, options, strict=True):
+                        out[i] = f"{text} [{option}]"
+                    break
+            else:
+                for rank, i in enumerate(items[1:], start=2):
+                    out[i] = f"{text} #{rank}"
+    return out
+
+
 def label(info: RunInfo, keys: Sequence[str]) -> str:
     """``key=value, ...`` of the run's (scalar) factors, or the run's name when that is empty or too long."""
-    parts = [
-        f"{k.rsplit('.', 1)[-1]}={info.config[k]}"
-        for k in keys
-        if info.config.get(k) is not None and not isinstance(info.config[k], (list, dict))
-    ]
-    text = ", ".join(parts)
-    return text if text and len(text) <= MAX_LABEL else info.run.path.parent.name
+    text = factor_text({k: info.config.get(k) for k in keys})
+    return text if text and len(text) <= MAX_LABEL else info.name
 
 
 def group_by(infos: Sequence[RunInfo], keys: Sequence[str]) -> dict[tuple, list[RunInfo]]:
@@ -175,11 +240,16 @@ def group_by(infos: Sequence[RunInfo], keys: Sequence[str]) -> dict[tuple, list[
 
 
 def sorted_groups(infos: Sequence[RunInfo], keys: list[str]) -> list[tuple[str, list[RunInfo]]]:
-    """(label, runs) per combination of the keys, keeping only keys that vary among these runs."""
+    """(label, runs) per combination of the keys, keeping only keys that vary among these runs; labels are
+    unique (:func:`unique_labels`). Seeds are not told apart: :func:`.seeds.seed_groups` does that, and
+    the report's figures use it."""
     keys = [k for k in keys if len({hashable(i.config.get(k)) for i in infos}) > 1]
     groups = group_by(infos, keys)
+    ordered = [members for _, members in sorted(groups.items(), key=lambda item: factor_order(item[0]))]
+    labels = unique_labels([label(m[0], keys) for m in ordered], [[m[0].name] for m in ordered])
+    return list(zip(labels, ordered, strict=True))
 
-    def order(item: tuple[tuple, list[RunInfo]]) -> tuple:
-        return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in item[0])
 
-    return [(label(members[0], keys), members) for _, members in sorted(groups.items(), key=order)]
+def factor_order(values: tuple) -> tuple:
+    """Sort key of a tuple of factor values: numbers first, by value, then everything else as text."""
+    return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in values)

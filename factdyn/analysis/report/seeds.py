@@ -12,19 +12,25 @@ Numbers only (no matplotlib): the figures draw :meth:`SeedGroup.curve`, the tabl
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from factdyn.analysis.report.run_info import RunInfo, group_by, hashable
-from factdyn.run_layout import VERSION_PREFIX
+from factdyn.analysis.report.run_info import (
+    MAX_LABEL,
+    RunInfo,
+    factor_order,
+    factor_text,
+    group_by,
+    hashable,
+    unique_labels,
+)
 
 BAND = "min–max over seeds"
 """What the shaded band around a mean curve spans (said in every figure legend, report.md and the docs).
-Min–max rather than ±1 s.d.: with the 2–5 seeds of a CPU campaign an s.d. is itself poorly known, and
+Min–max rather than ±1 s.d.: with a handful of seeds an s.d. is itself poorly known, and
 min–max shows where every seed's curve lies."""
 
 SEED_MEANING = (
@@ -32,9 +38,6 @@ SEED_MEANING = (
     "individual's templates, the training data stream and the initialisation together."
 )
 """One sentence for report.md and figure captions on what varies between the seeds of a group."""
-
-MAX_LABEL = 40
-"""Longer factor texts (many factors) fall back to the runs' name."""
 
 
 @dataclass(frozen=True)
@@ -177,9 +180,9 @@ def seeds_text(n: int) -> str:
     return f"n = {n} seed{'s' if n != 1 else ''}"
 
 
-def _run_name(info: RunInfo) -> str:
-    path = info.run.path
-    return path.parent.name if path.name.startswith(VERSION_PREFIX) else path.name
+def _run_path_tail(info: RunInfo) -> str:
+    """``<name>/version_<k>``: tells apart runs of one logger name."""
+    return "/".join(info.run.path.parts[-2:])
 
 
 def _without_seed(name: str) -> str:
@@ -190,57 +193,21 @@ def _without_seed(name: str) -> str:
     return name
 
 
-def factor_text(factors: Mapping[str, Any]) -> str:
-    """``key=value, ...`` of the scalar factors (the last part of each dotted key)."""
-    return ", ".join(
-        f"{k.rsplit('.', 1)[-1]}={v}"
-        for k, v in factors.items()
-        if v is not None and not isinstance(v, (list, dict))
-    )
-
-
-def unique_labels(labels: Sequence[str], suffixes: Sequence[Sequence[str]]) -> list[str]:
-    """``labels`` made unique: a label shared by several items gets its item's first suffix that tells
-    it from the others sharing it (``label [suffix]``), else a running number (``label #2``)."""
-    out = list(labels)
-    for _ in range(2):
-        counts = Counter(out)
-        clashing = [i for i, text in enumerate(out) if counts[text] > 1]
-        if not clashing:
-            return out
-        by_text: dict[str, list[int]] = defaultdict(list)
-        for i in clashing:
-            by_text[out[i]].append(i)
-        for text, items in by_text.items():
-            for position in range(max(len(suffixes[i]) for i in items)):
-                options = [suffixes[i][position] if position < len(suffixes[i]) else None for i in items]
-                if None not in options and len(set(options)) == len(options):
-                    for i, option in zip(items, options, strict=True):
-                        out[i] = f"{text} [{option}]"
-                    break
-            else:
-                for rank, i in enumerate(items[1:], start=2):
-                    out[i] = f"{text} #{rank}"
-    return out
-
-
 def seed_groups(infos: Sequence[RunInfo], keys: Sequence[str]) -> list[SeedGroup]:
     """Group the runs that differ only in their seed.
 
     ``keys`` are the factors (usually :func:`~factdyn.analysis.report.run_info.varying_keys`): runs equal in
     all of them are one group. Within a group each seed appears once: a second run with a seed already
     there (a rerun, or the same run in two folders), or a run that recorded no seed, starts a further group
-    (its label ends with its run name). Groups come in order of their factor values (numbers first, by
-    value), labels are unique.
+    (labels that would clash get the run name, else a number). Groups come in order of their factor values
+    (numbers first, by value); labels name the factors that vary among ``infos``.
     """
     keys = list(keys)
     buckets = group_by(infos, keys)
-
-    def order(item: tuple[tuple, list[RunInfo]]) -> tuple:
-        return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in item[0])
+    shown = [k for k in keys if len({hashable(i.config.get(k)) for i in infos}) > 1]
 
     raw: list[tuple[dict[str, Any], list[RunInfo]]] = []
-    for _, members in sorted(buckets.items(), key=order):
+    for _, members in sorted(buckets.items(), key=lambda item: factor_order(item[0])):
         copies: list[list[RunInfo]] = []
         for info in sorted(members, key=lambda i: (_seed_order(i.seed), str(i.run.path))):
             home = next(
@@ -254,18 +221,13 @@ def seed_groups(infos: Sequence[RunInfo], keys: Sequence[str]) -> list[SeedGroup
         raw += [(factors, sorted(c, key=lambda i: _seed_order(i.seed))) for c in copies]
     bases = []
     for factors, runs in raw:
-        text = factor_text(factors)
+        text = factor_text({k: factors[k] for k in shown})
         if not text or len(text) > MAX_LABEL:
-            text = "all runs" if len(raw) == 1 else _without_seed(_run_name(runs[0]))
-        bases.append(f"{text} ({seeds_text(len(runs))})")
-    suffixes = [[_without_seed(_run_name(runs[0])), _run_name(runs[0])] for _, runs in raw]
+            text = "all runs" if len(raw) == 1 else _without_seed(runs[0].name)
+        bases.append(text)
+    suffixes = [[_without_seed(r[0].name), r[0].name, _run_path_tail(r[0])] for _, r in raw]
     labels = unique_labels(bases, suffixes)
     return [
-        SeedGroup(label=text, factors=factors, runs=runs)
+        SeedGroup(label=f"{text} ({seeds_text(len(runs))})", factors=factors, runs=runs)
         for text, (factors, runs) in zip(labels, raw, strict=True)
     ]
-
-
-def hashable_factors(group: SeedGroup) -> tuple:
-    """The group's factor values as a hashable tuple (lists and dicts as JSON)."""
-    return tuple(hashable(v) for v in group.factors.values())
