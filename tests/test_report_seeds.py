@@ -183,3 +183,6 @@ def test_a_checkpoint_path_that_changes_with_the_seed_is_part_of_it() -> None:
     # A number paired with the seeds stays a factor (only text such as paths can be part of the seed).
     paired = [info(f"lr-seed={s}", s, {"model.lr": 0.001 * (s + 1)}) for s in (0, 1)]
     assert seed_linked_keys(paired) == [] and varying_keys(paired) == ["model.lr"]
+    # The pre-training runs beside them (no init checkpoint) leave the path part of the seed.
+    pretrain = [info(f"pretrain-seed={s}", s, {"data.n_new": 0}) for s in (0, 1)]
+    assert seed_linked_keys([*runs, *pretrain]) == ["model.init_checkpoint"]

@@ -152,7 +152,7 @@ def _all_keys(infos: Sequence[RunInfo]) -> list[str]:
 
 def seed_linked_keys(infos: Sequence[RunInfo]) -> list[str]:
     """Text-valued config keys (checkpoint paths, in practice) that change exactly with the seed: all runs of
-    one seed share the value and no two seeds do. A fine-tuning campaign that starts seed k from
+    one seed that have the key share its value and no two seeds do. A fine-tuning campaign that starts seed k from
     pre-training seed k's checkpoint has ``model.init_checkpoint`` so; it is part of the seed, not a factor
     (a campaign from two checkpoints per seed keeps it a factor)."""
     linked = []
@@ -160,15 +160,20 @@ def seed_linked_keys(infos: Sequence[RunInfo]) -> list[str]:
     if None in seeds or len(seeds) < 2:
         return []
     for key in _all_keys(infos):
-        values = [info.config.get(key) for info in infos]
-        if not all(isinstance(v, str) for v in values):
+        # Runs without the key (e.g. the pre-training runs beside their fine-tuning runs) do not count.
+        holding = [(info, info.config.get(key)) for info in infos if info.config.get(key) is not None]
+        if not holding or not all(isinstance(v, str) for _, v in holding):
             continue
         by_seed: dict[Any, set] = defaultdict(set)
         by_value: dict[Any, set] = defaultdict(set)
-        for info, value in zip(infos, values, strict=True):
+        for info, value in holding:
             by_seed[info.seed].add(value)
             by_value[value].add(info.seed)
-        if all(len(v) == 1 for v in by_seed.values()) and all(len(s) == 1 for s in by_value.values()):
+        if (
+            len(by_seed) >= 2
+            and all(len(v) == 1 for v in by_seed.values())
+            and all(len(s) == 1 for s in by_value.values())
+        ):
             linked.append(key)
     return linked
 

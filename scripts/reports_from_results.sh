@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every figure and table of reports/<experiment>/ from the committed archive results/<experiment>/:
+#   bash scripts/reports_from_results.sh [experiment...]      (default: every folder of results/)
+# tests/test_committed_evidence.py regenerates each report.md and compares it with the committed one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FACTDYN=${FACTDYN:-factdyn}
+experiments=("$@")
+((${#experiments[@]})) || for d in results/*/; do experiments+=("$(basename "$d")"); done
+# The patching figure compares with the unpatched reference runs, which are the quickstart's.
+inputs_for() { case $1 in patching) echo "results/patching results/quickstart" ;; *) echo "results/$1" ;; esac; }
+for experiment in "${experiments[@]}"; do
+  # shellcheck disable=SC2046
+  $FACTDYN report $(inputs_for "$experiment") --out "reports/$experiment" --title "$experiment (results/$experiment)"
+done
