@@ -152,9 +152,9 @@ def _all_keys(infos: Sequence[RunInfo]) -> list[str]:
 
 def seed_linked_keys(infos: Sequence[RunInfo]) -> list[str]:
     """Text-valued config keys (checkpoint paths, in practice) that change exactly with the seed: all runs of
-    one seed that have the key share its value and no two seeds do. A fine-tuning campaign that starts seed k from
-    pre-training seed k's checkpoint has ``model.init_checkpoint`` so; it is part of the seed, not a factor
-    (a campaign from two checkpoints per seed keeps it a factor)."""
+    one seed that have the key share its value and no two seeds do. A fine-tuning campaign that starts seed
+    k from pre-training seed k's checkpoint has ``model.init_checkpoint`` so; it is part of the seed, not a
+    factor (a campaign from two checkpoints per seed keeps it a factor)."""
     linked = []
     seeds = {info.seed for info in infos}
     if None in seeds or len(seeds) < 2:
