@@ -8,6 +8,8 @@ A run directory holds::
     events.out.tfevents.*    TensorBoard scalars, text and figures
     sampler.json             the training sampler's description (ExposureCounter)
     exposures.csv            per-individual exposure counts at the end (ExposureCounter)
+    panel.csv.gz             the knowledge panel: per (evaluation, individual) exposures, known, losses
+                             (KnowledgePanel; only with panel.size > 0)
     summary.json             final metrics, phases, timings: written at the end of fit (RunSummary)
     checkpoints/last.ckpt    the newest full training state (for resume)
     checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
@@ -32,6 +34,7 @@ CONFIG = "config.yaml"
 EVENTS_GLOB = "events.out.tfevents.*"
 SAMPLER = "sampler.json"
 EXPOSURES = "exposures.csv"
+PANEL = "panel.csv.gz"
 SUMMARY = "summary.json"
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"

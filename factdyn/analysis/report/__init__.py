@@ -16,11 +16,13 @@ hallucinations.png seen vs unseen loss, accuracy, max prob., entropy (Fig. M)   
 finetuning.png     fine-tuning loss vs pre-training loss trajectories (Fig. 5 M/R)  runs with old/new curves
 patching.png       attribute loss vs steps per reference step (Fig. 3 middle)       attention-patching runs
 attention.png      name→name, attribute→name, attribute→text vs steps (Fig. 3 R)    attention statistics
+panel.png          P(known | exposures), points per bin, facts known for good       runs with panel.csv.gz
 ================== ================================================================ ========================
 
 Modules: ``run_info`` (loading runs, factors, grouping), ``aggregates`` (fits, grids, mean curves),
 ``plotting`` (matplotlib plumbing), ``figures_phases`` / ``figures_new_individuals`` / ``figures_attention``
-(the PNGs), ``markdown`` (the text of ``report.md``), ``command`` (:func:`make_report`, :func:`main`).
+(the PNGs), ``markdown`` (the text of ``report.md``), ``command`` (:func:`make_report`, :func:`main`);
+``figures_panel`` draws ``panel.png`` and writes the knowledge panel's section of ``report.md``.
 """
 
 from factdyn.analysis.report.command import Report, main, make_report

@@ -13,6 +13,7 @@ from factdyn.analysis.fits import PowerLaw
 from factdyn.analysis.report.aggregates import heatmap_tables, plateau_fits
 from factdyn.analysis.report.figures_attention import plot_attention, plot_patching
 from factdyn.analysis.report.figures_new_individuals import plot_finetuning, plot_hallucinations
+from factdyn.analysis.report.figures_panel import plot_panel
 from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, plot_plateau_vs_n
 from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
 from factdyn.analysis.report.run_info import RunInfo, load_runs, varying_keys
@@ -43,6 +44,7 @@ def figure_drawers(
         "finetuning": lambda p: plot_finetuning(infos, keys, p),
         "patching": lambda p: plot_patching(infos, p),
         "attention": lambda p: plot_attention(infos, keys, p),
+        "panel": lambda p: plot_panel(infos, keys, p),
     }
 
 

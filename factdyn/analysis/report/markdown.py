@@ -15,6 +15,7 @@ import numpy as np
 
 from factdyn.analysis.fits import PAPER_PLATEAU_FIT, PowerLaw
 from factdyn.analysis.patching import format_grid, patching_grid
+from factdyn.analysis.report.figures_panel import panel_section
 from factdyn.analysis.report.run_info import RunInfo
 from factdyn.run_layout import VERSION_PREFIX
 
@@ -156,6 +157,7 @@ def report_markdown(
         *plateau_fit_section(fits),
         *heatmap_sections(tables),
         *patching_section(infos),
+        *panel_section(infos, keys),
         *figures_section(figures),
     ]
     return "\n".join(md)
