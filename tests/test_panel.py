@@ -295,6 +295,16 @@ def test_a_resumed_runs_panel_equals_an_uninterrupted_runs(
     assert (run_dir / PANEL).read_bytes() == (uninterrupted_panel / PANEL).read_bytes()
 
 
+def test_validate_and_test_from_a_panel_runs_checkpoint(uninterrupted_panel: Path, tmp_path: Path) -> None:
+    """They restore callback states too, but have no panel to continue: no error, and no panel rows."""
+    before = (uninterrupted_panel / PANEL).read_bytes()
+    ckpt = str(uninterrupted_panel / "checkpoints" / "last.ckpt")
+    for subcommand in ("validate", "test"):
+        cli_main(tiny_args(tmp_path / subcommand, *PANEL_ARGS, "--ckpt_path", ckpt, subcommand=subcommand))
+    assert (uninterrupted_panel / PANEL).read_bytes() == before
+    assert not list(tmp_path.rglob(PANEL))
+
+
 def test_resuming_with_another_panel_is_refused(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     with pytest.raises(RuntimeError, match="CrashAt"):

@@ -88,6 +88,7 @@ class KnowledgePanel(Callback):
         self._figure_step: int | None = None
         self._batches: list[dict[str, Any]] = []
         self._counter: ExposureCounter | None = None
+        self._fitting = False
 
     # --- set-up -------------------------------------------------------------------------------------------
     def check_setup(self, stage: str, datamodule: Any, pl_module: Any, callbacks: Any) -> None:
@@ -127,7 +128,8 @@ class KnowledgePanel(Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         check_at_setup(self, trainer, pl_module, stage)
-        if not self.size or stage != "fit":
+        self._fitting = stage == "fit"
+        if not self.size or not self._fitting:
             return
         self.prepare(trainer.datamodule)
         self._counter = next(c for c in trainer.callbacks if isinstance(c, ExposureCounter))
@@ -259,8 +261,10 @@ class KnowledgePanel(Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         saved = torch.as_tensor(state_dict["individuals"]).numpy()
+        # A fit continues the checkpoint's panel; validate / test (which restore callback states too) have
+        # no panel to continue.
         require(
-            np.array_equal(saved, self.individuals),
+            not self._fitting or np.array_equal(saved, self.individuals),
             "panel.size",
             f"{len(saved)}, the panel of the checkpoint's run (with the same data)",
             self.size,
