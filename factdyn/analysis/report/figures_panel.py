@@ -68,6 +68,8 @@ def plot_panel(infos: Sequence[RunInfo], keys: list[str], path: Path) -> bool:
     ax_first.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax_first.set(xscale="symlog", xlabel="exposures when first known for good", ylabel="share of facts")
     ax_first.set(ylim=(-0.02, 1.02), title="Facts known for good, by exposures")
+    for ax in (ax_known, ax_points, ax_first):
+        ax.set_xlim(left=0)  # symlog would show a negative side: exposures are counts
     ax_known.legend(fontsize=7)
     save_figure(fig, path)
     return True
