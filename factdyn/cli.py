@@ -36,6 +36,7 @@ from factdyn.callbacks import (
     CheckpointSchedule,
     ExposureCounter,
     HallucinationExamples,
+    KnowledgePanel,
     NonFiniteGuard,
     PhaseDetector,
     RunSummary,
@@ -96,6 +97,7 @@ ALWAYS_ON: dict[str, type[Callback]] = {
     "summary": RunSummary,
     "exposures": ExposureCounter,
     "bucket_metrics": BucketMetrics,
+    "panel": KnowledgePanel,
     "last_checkpoint": ModelCheckpoint,
     "phases": PhaseDetector,
     "hallucination_examples": HallucinationExamples,
@@ -159,8 +161,9 @@ class FactdynCLI(CheckedCLI):
     checkpoint goes through :class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`.
 
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
-    ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv) and ``bucket_metrics``
-    (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform).
+    ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv), ``bucket_metrics``
+    (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform) and ``panel`` (the knowledge
+    panel, panel.csv.gz, when ``panel.size > 0``).
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:

@@ -8,6 +8,8 @@ A run directory holds::
     events.out.tfevents.*    TensorBoard scalars, text and figures
     sampler.json             the training sampler's description (ExposureCounter)
     exposures.csv            per-individual exposure counts at the end (ExposureCounter)
+    panel.csv.gz             the knowledge panel: per (evaluation, individual) exposures, known, losses
+                             (KnowledgePanel; only with panel.size > 0)
     summary.json             final metrics, phases, timings: written at the end of fit (RunSummary)
     checkpoints/last.ckpt    the newest full training state (for resume)
     checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
@@ -37,10 +39,11 @@ CONFIG = "config.yaml"
 EVENTS_GLOB = "events.out.tfevents.*"
 SAMPLER = "sampler.json"
 EXPOSURES = "exposures.csv"
+PANEL = "panel.csv.gz"
 SUMMARY = "summary.json"
 SCALARS_TABLE = "scalars.csv.gz"
 ARCHIVE_RECORD = "archive.json"
-ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES)
+ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES, PANEL)
 """The run directory's files an archive copies as they are (those a run has; the scalars are converted)."""
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"

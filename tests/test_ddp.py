@@ -22,6 +22,7 @@ def test_ddp_two_processes_draw_their_own_batches(tmp_path: Path) -> None:
         "--trainer.devices=2",
         "--trainer.max_steps=4",
         "--trainer.val_check_interval=2",
+        "--panel.size=8",
         "--trainer.callbacks+=tests.helpers.individual_recorders.RecordIndividuals",
         f"--trainer.callbacks.dirpath={record}",
     )
@@ -51,3 +52,14 @@ def test_ddp_two_processes_draw_their_own_batches(tmp_path: Path) -> None:
     same = [ranks[0]["batches"][k] == ranks[1]["batches"][k] for k in ranks[0]["batches"]]
     assert not any(same), "the two ranks trained on the same individuals"
     assert (tmp_path / "logs").exists()
+
+    # The knowledge panel, written by rank 0 alone: each row's exposures count both ranks' batches.
+    from factdyn.dynamics.panel_table import read_panel
+
+    table = read_panel(tmp_path / "logs" / "tiny" / "version_0" / "panel.csv.gz")
+    assert table.steps().tolist() == [2, 4] and len(table) == 2 * 8
+    for step in (2, 4):
+        drawn = [i for rec in ranks for s, batch in rec["batches"].items() if int(s) < step for i in batch]
+        counts = np.bincount(drawn, minlength=dm.n_train)
+        rows = table.step == step
+        assert table.exposures[rows].tolist() == counts[table.individual[rows]].tolist(), step

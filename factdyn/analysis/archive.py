@@ -1,9 +1,9 @@
 """``factdyn archive``: the results archive, a committed copy of finished runs small enough for the repo.
 
 ``factdyn archive RUN_DIR... --to results/<experiment>`` copies each finished run's small files
-(:data:`factdyn.run_layout.ARCHIVED_FILES`: resolved config, summary, sampler record, exposures), writes every
-logged scalar as ``scalars.csv.gz`` in place of the event files (:mod:`factdyn.analysis.scalar_table`), and
-records in ``archive.json`` where the run came from and each archived file's size and SHA-256.
+(:data:`factdyn.run_layout.ARCHIVED_FILES`: resolved config, summary, sampler record, exposures, knowledge
+panel), writes every logged scalar as ``scalars.csv.gz`` in place of the event files
+(:mod:`factdyn.analysis.scalar_table`), and records in ``archive.json`` where the run came from and each archived file's size and SHA-256.
 ``factdyn report`` and every other reader of runs (:mod:`factdyn.analysis.runs`) read an archived run as they
 read a live one. ``factdyn archive --verify results`` checks every archived file against its recorded hash,
 so an edited number cannot pass for an archived one.

@@ -8,6 +8,7 @@ from factdyn.callbacks.checkpoint_schedule import CheckpointSchedule, checkpoint
 from factdyn.callbacks.data_stream_recorder import DataStreamRecorder
 from factdyn.callbacks.exposure_counter import ExposureCounter, exposure_stats
 from factdyn.callbacks.hallucination_examples import HallucinationExamples
+from factdyn.callbacks.knowledge_panel import KnowledgePanel
 from factdyn.callbacks.nonfinite_guard import NonFiniteGuard, NonFiniteLossError
 from factdyn.callbacks.phase_detector import PhaseDetector
 from factdyn.callbacks.replay_mixing import ReplayMixing
@@ -24,6 +25,7 @@ __all__ = [
     "DataStreamRecorder",
     "ExposureCounter",
     "HallucinationExamples",
+    "KnowledgePanel",
     "NonFiniteGuard",
     "NonFiniteLossError",
     "PhaseDetector",

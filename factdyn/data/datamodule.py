@@ -202,6 +202,20 @@ class BiographyDataModule(L.LightningDataModule):
         """Fixed evaluation batches: individuals drawn uniformly, held-out templates, sorted by length."""
         rng = np.random.default_rng([self.seed, 10_000 + seed_offset])
         individuals = rng.integers(0, len(population), size=n_sequences)
+        return self._heldout_batches(name, population, individuals, rng)
+
+    def heldout_batches(self, name: str, individuals: np.ndarray, salt: int) -> list[dict]:
+        """Fixed batches of one biography per given individual of the training index space (see
+        :meth:`training_index`), on held-out templates, drawn with ``default_rng([seed, salt])``; each batch
+        dict has ``split`` = ``name``. Needs :meth:`setup`. The knowledge panel evaluates these."""
+        if self.train_population is None:
+            raise RuntimeError("BiographyDataModule.heldout_batches needs setup() first")
+        rng = np.random.default_rng([self.seed, salt])
+        return self._heldout_batches(name, self.train_population, np.asarray(individuals), rng)
+
+    def _heldout_batches(
+        self, name: str, population: Population, individuals: np.ndarray, rng: np.random.Generator
+    ) -> list[dict]:
         # Evaluation follows the training order setting, so a fixed-order run is measured on fixed-order
         # biographies (only the templates differ from training).
         batch = self.assembler.assemble(
@@ -216,7 +230,7 @@ class BiographyDataModule(L.LightningDataModule):
                 ),
                 "split": name,
             }
-            for i in range(0, n_sequences, self.eval_batch_size)
+            for i in range(0, len(individuals), self.eval_batch_size)
         ]
 
     def train_dataloader(self) -> DataLoader:

@@ -224,11 +224,7 @@ class FactLearner(L.LightningModule):
         forwards at the evaluation batch size, for the few large batches of a run), and the output head
         runs only where a value token is predicted: every attribute metric is about those tokens.
         """
-        tokens = batch["tokens"]
-        targets, slot = tokens[:, 1:], batch["value_slot"][:, 1:]
-        hidden = self.model.hidden(tokens[:, :-1])
-        value_logits = self.model.lm_head(hidden[slot >= 0])
-        value_loss, value_correct, max_prob, entropy = value_results(value_logits, targets, slot, N_SLOTS)
+        value_loss, value_correct, max_prob, entropy = self.value_outcomes(batch)
         self.eval_metrics[batch["split"]].update(
             value_loss, value_correct, batch["value_attr"], max_prob, entropy
         )
@@ -238,6 +234,21 @@ class FactLearner(L.LightningModule):
             "value_correct": value_correct,
             "individual": batch["individual"],
         }
+
+    def value_outcomes(
+        self, batch: Mapping[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-value NLL summed over the value's tokens and all-tokens-argmax flags, both (B, slots) in
+        sentence order (``batch["value_attr"]`` gives each slot's attribute), and each value token's max
+        probability and entropy: :func:`~factdyn.training.metrics.value_results` of an evaluation batch.
+
+        The output head runs only where a value token is predicted; call it without gradients.
+        """
+        tokens = batch["tokens"]
+        targets, slot = tokens[:, 1:], batch["value_slot"][:, 1:]
+        hidden = self.model.hidden(tokens[:, :-1])
+        value_logits = self.model.lm_head(hidden[slot >= 0])
+        return value_results(value_logits, targets, slot, N_SLOTS)
 
     def on_validation_epoch_end(self) -> None:
         self.log_eval_metrics()

@@ -131,6 +131,9 @@ callbacks | hallucination_examples.split misspelt | --hallucination_examples.spl
 callbacks | hallucination_examples.split of a set this data lacks | --hallucination_examples.split new | hallucination_examples.split ; 'val', 'unseen'
 callbacks | hallucination_examples.every_n_validations zero | --hallucination_examples.every_n_validations 0 | hallucination_examples.every_n_validations ; >= 1
 callbacks | hallucination_examples.n_individuals zero | --hallucination_examples.n_individuals 0 | hallucination_examples.n_individuals ; >= 1
+callbacks | panel.size negative | --panel.size -1 | panel.size ; >= 0
+callbacks | panel.every_n_evaluations zero | --panel.every_n_evaluations 0 | panel.every_n_evaluations ; >= 1
+callbacks | panel.figure_every_n zero | --panel.figure_every_n 0 | panel.figure_every_n ; >= 1
 callbacks | HallucinationExamples.n_individuals zero | $HALL --trainer.callbacks.n_individuals 0 | HallucinationExamples.n_individuals ; >= 1
 callbacks | AttentionStatistics.n_sequences zero | $STATS --trainer.callbacks.n_sequences 0 | AttentionStatistics.n_sequences ; >= 1
 callbacks | AttentionStatistics.every_n_evals zero | $STATS --trainer.callbacks.every_n_evals 0 | AttentionStatistics.every_n_evals ; >= 1
@@ -150,6 +153,7 @@ paths | summary.filename outside the run | --summary.filename ../../../x.json | 
 paths | summary.filename absolute | --summary.filename {work}/abs/summary.json | summary.filename ; not absolute
 paths | summary.filename empty | --summary.filename '' | summary.filename ; relative path
 paths | exposures.filename outside the run | --exposures.filename ../../x.csv | exposures.filename ; inside the run directory
+paths | panel.filename outside the run | --panel.filename ../../panel.csv.gz | panel.filename ; inside the run directory
 paths | DataStreamRecorder.filename outside the run | $RECORDER --trainer.callbacks.filename ../x.jsonl | DataStreamRecorder.filename ; inside the run directory
 paths | logger name escaping save_dir | --trainer.logger.init_args.name ../escape | trainer.logger.init_args.name ; inside trainer.logger.init_args.save_dir
 paths | logger name absolute | --trainer.logger.init_args.name {work}/abs | trainer.logger.init_args.name ; not absolute

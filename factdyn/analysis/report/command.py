@@ -17,6 +17,7 @@ from factdyn.analysis.report.figures_new_individuals import (
     plot_finetuning_trajectories,
     plot_hallucinations,
 )
+from factdyn.analysis.report.figures_panel import plot_panel
 from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, plot_plateau_vs_n
 from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
 from factdyn.analysis.report.measures import measures
@@ -54,6 +55,7 @@ def figure_drawers(
         "patching": lambda p: plot_patching(infos, p),
         "attention": lambda p: plot_attention(infos, keys, p),
         "attention_layers": lambda p: plot_attention_layers(infos, keys, p),
+        "panel": lambda p: plot_panel(infos, keys, p),
     }
 
 

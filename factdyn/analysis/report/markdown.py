@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from factdyn.analysis.patching import format_grid, patching_grid
+from factdyn.analysis.report.figures_panel import panel_section
 from factdyn.analysis.report.markdown_results import (
     attention_section,
     finetuning_section,
@@ -187,6 +188,7 @@ def report_markdown(
         *finetuning_section(infos, keys),
         *attention_section(infos, keys),
         *patching_section(infos),
+        *panel_section(infos, keys),
         *figures_section(figures),
     ]
     return "\n".join(md)

@@ -18,7 +18,16 @@ from factdyn.analysis.runs import Run, find_runs
 from factdyn.run_layout import CONFIG, VERSION_PREFIX
 
 # Config keys that differ between runs without being an experimental factor.
-IGNORED_KEY_PREFIXES = ("trainer.logger", "ckpt_path", "data.seed", "config")
+IGNORED_KEY_PREFIXES = (
+    "trainer.logger",
+    "ckpt_path",
+    "data.seed",
+    "config",
+    # What is measured, not what is trained: the panel and the step-0 evaluation change no training step,
+    # so runs made before and after either existed are still the seeds of one setting.
+    "panel.",
+    "validation_at_start.",
+)
 SEED_KEY = "seed_everything"
 N_KEY = "data.n_individuals"
 STEPS_KEY = "trainer.max_steps"

@@ -70,6 +70,10 @@ class AdaptiveWarmUp(IndividualSampler):
         self._last_sampled_step = max(self._last_sampled_step, step)
         return super().sample(step, batch_size, rng)
 
+    def buckets(self) -> np.ndarray:
+        """0 for the warm-up subset, 1 for the others (as :class:`~factdyn.data.WarmUp`)."""
+        return self._subset_buckets(self.subset)
+
     @property
     def switched(self) -> bool:
         return self.switch_step is not None
