@@ -3,7 +3,8 @@
 ``factdyn archive RUN_DIR... --to results/<experiment>`` copies each finished run's small files
 (:data:`factdyn.run_layout.ARCHIVED_FILES`: resolved config, summary, sampler record, exposures, knowledge
 panel), writes every logged scalar as ``scalars.csv.gz`` in place of the event files
-(:mod:`factdyn.analysis.scalar_table`), and records in ``archive.json`` where the run came from and each archived file's size and SHA-256.
+(:mod:`factdyn.analysis.scalar_table`), and records in ``archive.json`` where the run came from and each
+archived file's size and SHA-256.
 ``factdyn report`` and every other reader of runs (:mod:`factdyn.analysis.runs`) read an archived run as they
 read a live one. ``factdyn archive --verify results`` checks every archived file against its recorded hash,
 so an edited number cannot pass for an archived one.
