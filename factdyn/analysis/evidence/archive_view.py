@@ -68,6 +68,20 @@ def value_at(info: RunInfo, tag: str, step: float | None) -> float | None:
     return float(values[int(np.argmin(np.abs(steps - step)))])
 
 
+def logged_at(info: RunInfo, tag: str, step: int) -> float | None:
+    """The logged ``tag`` at exactly ``step`` (``None`` when the run has no such point)."""
+    curve = info.curve(tag)
+    if curve is None:
+        return None
+    hits = [v for s, v in zip(curve[0].tolist(), curve[1].tolist(), strict=True) if s == step]
+    return hits[0] if hits else None
+
+
+def final_of(tag: str) -> Callable[[RunInfo], float | None]:
+    """A run's final value of ``tag`` (its summary's, else the last logged point), as a per-run function."""
+    return lambda info: info.final(tag)
+
+
 def first_step(info: RunInfo, tag: str, at_least: float) -> int | None:
     """The first logged step at which ``tag`` >= ``at_least``."""
     curve = info.curve(tag)

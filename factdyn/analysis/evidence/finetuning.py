@@ -4,9 +4,18 @@ validation before its first update."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence.archive_view import Experiment, markdown_table, per_seed, seeds_line, stat_text
+from factdyn.analysis.evidence.archive_view import (
+    Experiment,
+    final_of,
+    logged_at,
+    markdown_table,
+    per_seed,
+    seeds_line,
+    stat_text,
+)
 from factdyn.analysis.evidence.verdicts import Verdict, compare
 from factdyn.analysis.report.run_info import RunInfo
 
@@ -31,19 +40,8 @@ def _settings(results: Path) -> dict[tuple[int, float], list[RunInfo]]:
     return dict(sorted(out.items(), key=lambda item: (item[0][1] > 0, item[0][0], item[0][1])))
 
 
-def _at(tag: str, step: int):
-    def value(info: RunInfo) -> float | None:
-        curve = info.curve(tag)
-        if curve is None:
-            return None
-        hits = [v for s, v in zip(curve[0].tolist(), curve[1].tolist(), strict=True) if s == step]
-        return hits[0] if hits else None
-
-    return value
-
-
-def _final(tag: str):
-    return lambda info: info.final(tag)
+def _at(tag: str, step: int) -> Callable[[RunInfo], float | None]:
+    return lambda info: logged_at(info, tag, step)
 
 
 def table(results: Path) -> str:
@@ -53,10 +51,10 @@ def table(results: Path) -> str:
     columns = [
         ("old accuracy, step 0 (pre-trained)", _at(OLD_ACC, 0)),
         *((f"old accuracy, step {s}", _at(OLD_ACC, s)) for s in EARLY_STEPS),
-        ("old accuracy, end", _final(OLD_ACC)),
-        ("old loss, end", _final(OLD_LOSS)),
+        ("old accuracy, end", final_of(OLD_ACC)),
+        ("old loss, end", final_of(OLD_LOSS)),
         (f"new accuracy, step {NEW_LEARNING_STEP}", _at(NEW_ACC, NEW_LEARNING_STEP)),
-        ("new accuracy, end", _final(NEW_ACC)),
+        ("new accuracy, end", final_of(NEW_ACC)),
     ]
     body = []
     for (n_new, weight), runs in settings.items():
@@ -84,7 +82,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         out["finetune_more_new_worse"] = compare(per_seed(most, early), per_seed(fewest, early), "lower")
     if alone and replayed:
         out["replay_limits_final_loss"] = compare(
-            per_seed(replayed, _final(OLD_LOSS)), per_seed(alone, _final(OLD_LOSS)), "lower"
+            per_seed(replayed, final_of(OLD_LOSS)), per_seed(alone, final_of(OLD_LOSS)), "lower"
         )
         out["replay_initial_drop_remains"] = compare(
             per_seed(replayed, early), per_seed(replayed, start), "lower"

@@ -10,6 +10,7 @@ from pathlib import Path
 from factdyn.analysis.evidence.archive_view import (
     Experiment,
     first_step,
+    logged_at,
     markdown_table,
     per_seed,
     seeds_line,
@@ -81,20 +82,11 @@ def curve_table(results: Path) -> str:
     for step in CURVE_STEPS:
         cells = []
         for tag in tags:
-            values = per_seed(runs, lambda i, tag=tag, step=step: _logged_at(i, tag, step))
+            values = per_seed(runs, lambda i, tag=tag, step=step: logged_at(i, tag, step))
             cells.append(stat_text(values, ".3f", per_seed_values=False))
         body.append((str(step), *cells))
     header = ["step", *(f"`{t}`" for t in tags)]
     return markdown_table(header, body) + f"\n\nMean ± s.d. over {seeds_line(runs)} (`results/{NAME}`)."
-
-
-def _logged_at(info: RunInfo, tag: str, step: int) -> float | None:
-    curve = info.curve(tag)
-    if curve is None:
-        return None
-    steps, values = curve
-    hits = [v for s, v in zip(steps.tolist(), values.tolist(), strict=True) if s == step]
-    return hits[0] if hits else None
 
 
 def _knowledge_appears(info: RunInfo) -> float | None:

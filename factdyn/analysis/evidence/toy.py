@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factdyn.analysis.evidence.archive_view import Experiment, markdown_table, per_seed, seeds_line, stat_text
+from factdyn.analysis.evidence.archive_view import (
+    Experiment,
+    final_of,
+    markdown_table,
+    per_seed,
+    seeds_line,
+    stat_text,
+)
 from factdyn.analysis.evidence.verdicts import Verdict, compare
 from factdyn.analysis.report.run_info import RunInfo
 
@@ -40,10 +47,6 @@ def _early_min(info: RunInfo) -> float | None:
     return float(early.min()) if len(early) else None
 
 
-def _final(tag: str):
-    return lambda info: info.final(tag)
-
-
 def table(results: Path) -> str:
     settings = _finetuning(results)
     if not settings:
@@ -56,8 +59,8 @@ def table(results: Path) -> str:
                 f"{weight:g}",
                 stat_text(per_seed(runs, _at_start), ".3f"),
                 stat_text(per_seed(runs, _early_min), ".3f"),
-                stat_text(per_seed(runs, _final("toy/old_acc")), ".3f"),
-                stat_text(per_seed(runs, _final("toy/new_acc")), ".3f"),
+                stat_text(per_seed(runs, final_of("toy/old_acc")), ".3f"),
+                stat_text(per_seed(runs, final_of("toy/new_acc")), ".3f"),
             )
         )
     seeds = seeds_line([i for runs in settings.values() for i in runs])
@@ -75,7 +78,7 @@ def table(results: Path) -> str:
 def verdicts(results: Path) -> dict[str, Verdict]:
     settings = _finetuning(results)
     out: dict[str, Verdict] = {}
-    old_end = _final("toy/old_acc")
+    old_end = final_of("toy/old_acc")
     no_replay = sorted(n for n, w in settings if w == 0)
     if len(no_replay) >= 2:
         out["toy_more_new_more_forgetting"] = compare(
