@@ -331,3 +331,15 @@ def test_the_panel_state_is_plain_tensors() -> None:
     assert again.steps == [3] and again.exposures[0].tolist() == [2, 0]
     assert again.known[0].tolist() == panel.known[0].tolist() and again.loss[0].dtype == np.float32
     assert again.n_evaluations == 1
+
+
+def test_the_panel_changes_no_training_step(run_tiny) -> None:
+    """The panel only measures: every scalar of a run without it is the same in a run with it (which is
+    what lets the report treat ``panel.*`` as no factor, and runs from before the panel as seeds of the same
+    setting)."""
+    from factdyn.analysis.runs import read_scalars
+
+    _, plain = run_tiny("--trainer.max_steps", "12", "--panel.size", "0")
+    _, with_panel = run_tiny("--trainer.max_steps", "12", "--panel.size", "16")
+    a, b = read_scalars(plain), read_scalars(with_panel)
+    assert set(b) - set(a) and all(a[tag] == b[tag] for tag in a)
