@@ -4,9 +4,11 @@
 #   bash scripts/campaign_cpu.sh <experiment>... [-- extra factdyn fit arguments]
 #   experiments: quickstart patching finetuning toy distributions   (or: all)
 #
-# Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign); a
-# finished run (summary.json) is skipped, so an interrupted campaign resumes where it stopped (the run that
-# was interrupted starts again). After each experiment its finished runs are archived with `factdyn archive`
+# Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign). A run
+# already archived in results/ is skipped, and so is one finished under $LOGS, so an interrupted campaign
+# resumes where it stopped, on this machine or on a fresh clone (the run that was interrupted starts again).
+# A reference (quickstart) run whose checkpoints a patching or fine-tuning run needs is rerun when its run
+# directory is gone; it is deterministic, so it comes out as archived. After each experiment its finished runs are archived with `factdyn archive`
 # into results/<experiment>/seed_<s>/ and `factdyn evidence` rewrites REPRODUCTION.md's tables; commit
 # results/ and REPRODUCTION.md.
 #
@@ -29,6 +31,7 @@ JOBS=${JOBS:-2}
 THREADS=${THREADS:-1}
 FACTDYN=${FACTDYN:-factdyn}
 REFS=${REFS:-"0 250 500 750 2000"}
+FINETUNE_RUNS="125:0 125:0.25 125:0.0625 32:0 500:0"   # new people : replay weight
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 experiments=()
@@ -39,6 +42,7 @@ extra=("$@")
 ((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions | all)" >&2; exit 2; }
 
 finished() { [[ -f "$1/summary.json" ]]; }
+archived() { [[ -f "results/$1/archive.json" ]]; }   # archived <experiment>/seed_<s>/<run>
 
 # Run "$@" in the background once fewer than $JOBS runs are going; `wait` collects them.
 spawn() {
@@ -48,10 +52,11 @@ spawn() {
 
 reference_dir() { echo "$LOGS/patching_seed$1/reference"; }
 
-run_reference() {
+run_reference() {  # run_reference <seed> [checkpoints]: with "checkpoints", only a run directory will do
   local seed=$1 dir
   dir=$(reference_dir "$seed")
   finished "$dir" && return 0
+  [[ ${2:-} != checkpoints ]] && archived "quickstart/seed_$seed/reference" && return 0
   mkdir -p "$LOGS/patching_seed$seed"
   LOGS=$LOGS NAME=patching_seed$seed STARTS="" FACTDYN=$FACTDYN bash scripts/patching_quickstart.sh \
     --seed_everything "$seed" --trainer.enable_progress_bar false "${extra[@]}" \
@@ -61,6 +66,7 @@ run_reference() {
 run_patched() {
   local seed=$1 ref=$2
   finished "$LOGS/patching_seed$seed/ref${ref}_start0" && return 0
+  archived "patching/seed_$seed/ref${ref}_start0" && return 0
   LOGS=$LOGS NAME=patching_seed$seed STARTS=0 REFS=$ref FACTDYN=$FACTDYN bash scripts/patching_quickstart.sh \
     --seed_everything "$seed" --trainer.enable_progress_bar false "${extra[@]}" \
     >"$LOGS/patching_seed$seed/ref${ref}_start0.log" 2>&1
@@ -70,6 +76,7 @@ run_finetune() {
   local seed=$1 n_new=$2 weight=$3 name
   name="ft-new=$n_new-replay=$weight-seed=$seed"
   finished "$LOGS/finetuning/$name/version_0" && return 0
+  archived "finetuning/seed_$seed/$name" && return 0
   mkdir -p "$LOGS/finetuning"
   $FACTDYN fit --config configs/quickstart.yaml --config configs/experiments/finetune.yaml \
     --model.init_checkpoint "$(reference_dir "$seed")/checkpoints/last.ckpt" \
@@ -79,17 +86,23 @@ run_finetune() {
     >"$LOGS/finetuning/$name.log" 2>&1
 }
 
+TOY_RUNS="32:0 128:0 512:0 128:0.5 128:0.125 128:0.03125"
 run_toy() {
-  local seed=$1 root="$LOGS/toy/seed_$seed"
+  local seed=$1 root="$LOGS/toy/seed_$seed" spec missing=0
+  for spec in $TOY_RUNS; do
+    archived "toy/seed_$seed/ft_n${spec%%:*}_w${spec##*:}" || finished "$root/toy/ft_n${spec%%:*}_w${spec##*:}" || missing=1
+  done
+  ((missing)) || return 0
   mkdir -p "$root"
   if ! finished "$root/toy/pretrain"; then
     $FACTDYN toy fit --config configs/toy/pretrain.yaml --seed_everything "$seed" \
       --trainer.logger.init_args.save_dir "$root" >"$root/pretrain.log" 2>&1
   fi
-  local spec n_new weight version
-  for spec in 32:0 128:0 512:0 128:0.5 128:0.125 128:0.03125; do
+  local n_new weight version
+  for spec in $TOY_RUNS; do
     n_new=${spec%%:*} weight=${spec##*:} version="ft_n${n_new}_w${weight}"
     finished "$root/toy/$version" && continue
+    archived "toy/seed_$seed/$version" && continue
     $FACTDYN toy fit --config configs/toy/finetune.yaml --seed_everything "$seed" \
       --trainer.logger.init_args.save_dir "$root" --trainer.logger.init_args.version "$version" \
       --model.init_checkpoint "$root/toy/pretrain/checkpoints/last.ckpt" \
@@ -115,15 +128,22 @@ for experiment in "${experiments[@]}"; do
         finished "$(reference_dir "$seed")" && $FACTDYN archive "$(reference_dir "$seed")" --to "results/quickstart/seed_$seed"
       done ;;
     patching)
-      for seed in $SEEDS; do finished "$(reference_dir "$seed")" || spawn run_reference "$seed"; done; wait
+      for seed in $SEEDS; do
+        for ref in $REFS; do
+          archived "patching/seed_$seed/ref${ref}_start0" || { spawn run_reference "$seed" checkpoints; break; }
+        done
+      done; wait
       for seed in $SEEDS; do for ref in $REFS; do spawn run_patched "$seed" "$ref"; done; done; wait
       archive_seeds patching "$LOGS/patching_seedSEED/ref*_start0" ;;
     finetuning)
       for seed in $SEEDS; do
-        finished "$(reference_dir "$seed")" || { echo "finetuning: run the quickstart of seed $seed first" >&2; exit 2; }
-      done
+        for spec in $FINETUNE_RUNS; do
+          archived "finetuning/seed_$seed/ft-new=${spec%%:*}-replay=${spec##*:}-seed=$seed" \
+            || { spawn run_reference "$seed" checkpoints; break; }
+        done
+      done; wait
       for seed in $SEEDS; do
-        for spec in 125:0 125:0.0625 125:0.25 32:0 500:0; do spawn run_finetune "$seed" "${spec%%:*}" "${spec##*:}"; done
+        for spec in $FINETUNE_RUNS; do spawn run_finetune "$seed" "${spec%%:*}" "${spec##*:}"; done
       done; wait
       archive_seeds finetuning "$LOGS/finetuning/ft-*-seed=SEED" ;;
     toy)
