@@ -2,7 +2,7 @@
 # The CPU campaign behind REPRODUCTION.md: each experiment on three seeds, archived into results/.
 #
 #   bash scripts/campaign_cpu.sh <experiment>... [-- extra factdyn fit arguments]
-#   experiments: quickstart patching finetuning toy distributions   (or: all)
+#   experiments: quickstart patching finetuning toy distributions plateau_vs_n robustness   (or: all)
 #
 # Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign). A run
 # already archived in results/ is skipped, and so is one finished under $LOGS, so an interrupted campaign
@@ -22,6 +22,9 @@
 #                 32 / 500 new people without replay
 #   toy           per seed, the toy memory: pre-training, then 32 / 128 / 512 new pairs, 128 with replay
 #   distributions Zipf α 0.4 / 0.6 / 0.8 / 1.0, celebrities, warm-up (configs/sweeps/campaign_distributions.yaml)
+#   plateau_vs_n  N = 1k ... 16k on one 8,000-step schedule (configs/sweeps/campaign_plateau_vs_n.yaml)
+#   robustness    templates 1 ... 16, fixed order, Hawk (configs/sweeps/campaign_robustness.yaml)
+# Sweep experiments skip runs archived in results/<experiment> (factdyn sweep --skip-archived).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +41,8 @@ experiments=()
 while (($#)) && [[ $1 != -- ]]; do experiments+=("$1"); shift; done
 [[ ${1:-} == -- ]] && shift
 extra=("$@")
-[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions)
-((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions | all)" >&2; exit 2; }
+[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness)
+((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness | all)" >&2; exit 2; }
 
 finished() { [[ -f "$1/summary.json" ]]; }
 archived() { [[ -f "results/$1/archive.json" ]]; }   # archived <experiment>/seed_<s>/<run>
@@ -149,10 +152,10 @@ for experiment in "${experiments[@]}"; do
     toy)
       for seed in $SEEDS; do spawn run_toy "$seed"; done; wait
       archive_seeds toy "$LOGS/toy/seed_SEED/toy" ;;
-    distributions)
-      $FACTDYN sweep configs/sweeps/campaign_distributions.yaml --parallel "$JOBS" --threads "$THREADS" \
-        --save-dir "$LOGS/sweeps" || true
-      archive_seeds distributions "$LOGS/sweeps/campaign_distributions/*-seed=SEED" ;;
+    distributions|plateau_vs_n|robustness)
+      $FACTDYN sweep "configs/sweeps/campaign_$experiment.yaml" --parallel "$JOBS" --threads "$THREADS" \
+        --save-dir "$LOGS/sweeps" --skip-archived "results/$experiment" || true
+      archive_seeds "$experiment" "$LOGS/sweeps/campaign_$experiment/*-seed=SEED" ;;
     *) echo "unknown experiment $experiment" >&2; exit 2 ;;
   esac
 done

@@ -331,3 +331,22 @@ def test_sigterm_stops_the_running_runs_and_leaves_them_resumable(tmp_path: Path
             os.kill(pid, 0)
     assert "interrupted; run the same command again to resume" in out.getvalue()
     assert sweep.done == 0 and not sweep.failed and not any(r.finished for r in runs)
+
+
+def test_skip_archived_leaves_out_the_runs_archived_under_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A campaign resumed on a fresh clone (no run directories) skips what results/ already holds."""
+    from factdyn.sweep.command import main as sweep_main
+
+    monkeypatch.chdir(REPO)
+    sweep_file = CONFIGS / "sweeps" / "tiny.yaml"
+    names = [run.name for run in Sweep.load(sweep_file, save_dir=str(tmp_path / "logs")).expand()]
+    (tmp_path / "results" / "tiny" / "seed_0" / names[0]).mkdir(parents=True)
+    (tmp_path / "results" / "tiny" / "seed_0" / names[0] / "archive.json").write_text("{}")
+    args = [str(sweep_file), "--save-dir", str(tmp_path / "logs"), "--dry-run"]
+    assert sweep_main([*args, "--skip-archived", str(tmp_path / "results" / "tiny")]) == 0
+    out = capsys.readouterr().out
+    assert "1 runs archived" in out and names[0] not in out and names[1] in out
+    with pytest.raises(SystemExit):
+        sweep_main([*args[:-1], "--skip-archived", "results", "--slurm", str(tmp_path / "j.sh")])

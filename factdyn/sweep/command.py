@@ -8,9 +8,15 @@ import sys
 from pathlib import Path
 
 from factdyn.errors import OneLineArgumentParser
+from factdyn.run_layout import ARCHIVE_RECORD
 from factdyn.sweep.grid import Sweep
 from factdyn.sweep.pool import LocalSweep
 from factdyn.sweep.slurm import slurm_script
+
+
+def archived_names(root: Path) -> set[str]:
+    """The names of the archived runs below ``root`` (each folder holding an ``archive.json``)."""
+    return {record.parent.name for record in root.rglob(ARCHIVE_RECORD)} if root.is_dir() else set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,11 +39,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print each run's status and command only")
     parser.add_argument("--slurm", type=Path, default=None, help="write an sbatch job array; run nothing")
     parser.add_argument("--slurm-max-parallel", type=int, default=None, help="array throttle (%%N)")
+    parser.add_argument(
+        "--skip-archived",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="skip the runs with an archived copy of the same name under DIR (e.g. results/<experiment>): "
+        "a campaign resumes on a fresh clone",
+    )
     args = parser.parse_args(argv)
+    if args.skip_archived is not None and args.slurm is not None:
+        parser.error("--skip-archived runs here; it does not combine with --slurm")
 
     try:
         sweep = Sweep.load(args.sweep_file, save_dir=args.save_dir)
         runs = sweep.expand()
+        if args.skip_archived is not None:
+            archived = archived_names(args.skip_archived)
+            kept = [run for run in runs if run.name not in archived]
+            print(f"[sweep] {len(runs) - len(kept)} runs archived under {args.skip_archived}: skipped")
+            runs = kept
         script = slurm_script(sweep, runs, max_parallel=args.slurm_max_parallel) if args.slurm else ""
         pool = LocalSweep(runs, parallel=args.parallel, threads=args.threads)
     except ValueError as err:  # a bad sweep file or option: one line, before anything is written
