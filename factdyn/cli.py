@@ -161,6 +161,10 @@ class FactdynCLI(CheckedCLI):
     directory, and a run that fails before its first checkpoint leaves no run directory behind. Every
     checkpoint goes through :class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`.
 
+    ``validate`` / ``test --ckpt_path <file>`` evaluate on the checkpoint's population: its saved data
+    settings are the defaults, and a config or flag contradicting them is one line naming every such field
+    (:mod:`factdyn.training.evaluation_source`).
+
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv), ``bucket_metrics``
     (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform) and ``panel`` (the knowledge
