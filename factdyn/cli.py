@@ -28,7 +28,7 @@ from lightning.pytorch import Trainer, seed_everything
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from factdyn.callbacks import (
@@ -52,6 +52,7 @@ from factdyn.process import keep_freed_memory
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.checkpoint_io import load_lightning_checkpoint
 from factdyn.training.disk import require_writable
+from factdyn.training.evaluation_source import EVALUATING, data_defaults, refuse_other_population
 from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import (
     ResumePoint,
@@ -160,6 +161,10 @@ class FactdynCLI(CheckedCLI):
     directory, and a run that fails before its first checkpoint leaves no run directory behind. Every
     checkpoint goes through :class:`~factdyn.training.checkpoint_io.AtomicCheckpointIO`.
 
+    ``validate`` / ``test --ckpt_path <file>`` evaluate on the checkpoint's population: its saved data
+    settings are the defaults, and a config or flag contradicting them is one line naming every such field
+    (:mod:`factdyn.training.evaluation_source`).
+
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv), ``bucket_metrics``
     (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform) and ``panel`` (the knowledge
@@ -192,12 +197,37 @@ class FactdynCLI(CheckedCLI):
                 raise
             raise named from error
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        # Kept for a second parse over a checkpoint's data settings (_evaluate_on_checkpoint_population).
+        self.parsed_args = args
+        super().parse_arguments(parser, args)
+
     def _parse_ckpt_path(self) -> None:
-        verify_ckpt_path(self.config)
+        checkpoint = verify_ckpt_path(self.config)
+        subcommand = self.config.get("subcommand")
+        if subcommand in EVALUATING and checkpoint is not None:
+            self._evaluate_on_checkpoint_population(subcommand, checkpoint)
         # Not for fit: Lightning would parse the checkpoint's hyperparameters over the given model flags and
         # so drop a contradicting one silently; refuse_contradicting_flags compares them instead.
-        if self.config.get("subcommand") != "fit":
+        if subcommand != "fit":
             super()._parse_ckpt_path()
+
+    def _evaluate_on_checkpoint_population(self, subcommand: str, checkpoint: dict[str, Any]) -> None:
+        """``validate`` / ``test``: the checkpoint's data settings as defaults, the command line parsed again
+        over them, and a config or flag that contradicts its population refused
+        (:mod:`factdyn.training.evaluation_source`)."""
+        config = self.config[subcommand]
+        defaults = data_defaults(checkpoint, set(vars(config["data"])))
+        if not defaults:
+            rank_zero_warn(
+                f"{config['ckpt_path']} records no data settings (not written by factdyn fit): "
+                "evaluating on the data of the config and flags"
+            )
+            return
+        self._parser(subcommand).set_defaults(defaults)
+        self.parse_arguments(self.parser, self.parsed_args)
+        config = self.config[subcommand]
+        refuse_other_population(config["ckpt_path"], checkpoint, config["data"], LINK_SOURCES)
 
     # --- before instantiation: resolve --ckpt_path, continue in the resumed run's directory ---------------
     def before_instantiate_classes(self) -> None:
@@ -272,13 +302,15 @@ class FactdynCLI(CheckedCLI):
             raise
 
 
-def verify_ckpt_path(config: Any) -> None:
+def verify_ckpt_path(config: Any) -> dict[str, Any] | None:
     """Before LightningCLI's own ``torch.load`` of ``--ckpt_path`` (it reads the file's hyperparameters): a
-    one-line error naming an empty, truncated, corrupt, unsafe or foreign file."""
+    one-line error naming an empty, truncated, corrupt, unsafe or foreign file. Returns the loaded
+    checkpoint (``None`` when ``--ckpt_path`` names no file)."""
     subcommand = config.get("subcommand")
     path = config[subcommand].get("ckpt_path") if subcommand else None
     if path and Path(path).is_file():
-        load_lightning_checkpoint(path)
+        return load_lightning_checkpoint(path)
+    return None
 
 
 def check_log_dir(trainer: Trainer, subcommand: str | None) -> None:

@@ -9,7 +9,7 @@ The names of the files live in :mod:`factdyn.run_layout`; the CLI calls these fu
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,9 @@ class ResumePoint:
     :func:`refuse_contradicting_flags`."""
 
 
-def _resume_point(path: Path, run_dir: Path | None, checkpoint: dict[str, Any]) -> ResumePoint:
+def checkpoint_point(path: Path, checkpoint: dict[str, Any], run_dir: Path | None = None) -> ResumePoint:
+    """The step and the ``model`` / ``data`` hyperparameters a loaded checkpoint records (what
+    :func:`refuse_contradicting_flags` compares a run's settings with)."""
     hparams = {
         section: dict(checkpoint.get(key) or {})
         for section, key in (("model", "hyper_parameters"), ("data", "datamodule_hyper_parameters"))
@@ -164,7 +166,7 @@ def resolve_resume(ckpt_path: str, runs_root: Path | None) -> ResumePoint:
         path, skipped, checkpoint = found
         for line in skipped:
             rank_zero_warn(f"skipping checkpoint {line}")
-        return _resume_point(path, run_dir, checkpoint)
+        return checkpoint_point(path, checkpoint, run_dir)
     if ckpt_path in LIGHTNING_CKPT_WORDS or str(ckpt_path).startswith("registry:"):
         raise ConfigError("ckpt_path", "'last' or a checkpoint file for fit", ckpt_path)
     path = Path(ckpt_path)
@@ -181,7 +183,7 @@ def resolve_resume(ckpt_path: str, runs_root: Path | None) -> ResumePoint:
         run_dir = None
     if run_dir is not None:
         refuse_finished_run(run_dir, ckpt_path)
-    return _resume_point(path, run_dir, checkpoint)
+    return checkpoint_point(path, checkpoint, run_dir)
 
 
 EXECUTION_ONLY = {
@@ -204,31 +206,50 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+RESUMING = (
+    "as in the checkpoint being resumed ({path}; a resume keeps its run's model and data: change them in a "
+    "new run, e.g. fine-tuning with --model.init_checkpoint)"
+)
+"""What a refused resume flag should be, and why (``{path}``: the checkpoint)."""
+
+
 def refuse_contradicting_flags(
-    resume: ResumePoint, current: Mapping[str, Mapping[str, Any]], linked: Mapping[str, str]
+    resume: ResumePoint,
+    current: Mapping[str, Mapping[str, Any]],
+    linked: Mapping[str, str],
+    *,
+    may_differ: Mapping[str, Collection[str]] = EXECUTION_ONLY,
+    expected: str = RESUMING,
 ) -> None:
     """A resume continues the checkpoint's run: a ``model.*`` or ``data.*`` value (a flag, a config file,
     or a value linked from another one, e.g. ``data.vocab_size`` -> ``model.config.vocab_size``) that differs
     from the checkpoint's is refused with one line naming it, instead of being dropped (Lightning restores
-    the checkpoint's weights, optimizer and schedule over it) or silently changing the resumed run.
+    the checkpoint's weights, optimizer and schedule over it) or silently changing the resumed run. Every
+    such field is in the one line (``data.n_individuals, data.n_unseen: 64, 16 as in ..., got (2000, 1000)``).
 
     ``current`` holds the instantiated run's hyperparameters by section; ``linked`` maps a linked target to
-    its source (``model.config.vocab_size`` -> ``data.vocab_size``). Fields of :data:`EXECUTION_ONLY` and
-    fields the checkpoint does not record (an older checkpoint) may differ.
+    its source (``model.config.vocab_size`` -> ``data.vocab_size``). Fields of ``may_differ`` (by section;
+    :data:`EXECUTION_ONLY` for a resume) and fields the checkpoint does not record (an older checkpoint)
+    may differ. ``expected`` is the message's "allowed" part, after the checkpoint's value (``{path}``: the
+    checkpoint); ``factdyn validate`` / ``test`` pass their own (:mod:`factdyn.training.evaluation_source`).
     """
+    fields, saved_values, given_values = [], [], []
     for section, saved in resume.hparams.items():
         given = _flat(current.get(section) or {})
         for key, value in _flat(saved).items():
             name = f"{section}.{key}"
-            if key in EXECUTION_ONLY.get(section, ()) or key not in given or given[key] == value:
+            if key in may_differ.get(section, ()) or key not in given or given[key] == value:
                 continue
-            source = f" (linked from {linked[name]})" if name in linked else ""
-            raise ConfigError(
-                f"{name}{source}",
-                f"{value!r} as in the checkpoint being resumed ({resume.path}; a resume keeps its run's "
-                "model and data: change them in a new run, e.g. fine-tuning with --model.init_checkpoint)",
-                given[key],
-            )
+            fields.append(f"{name} (linked from {linked[name]})" if name in linked else name)
+            saved_values.append(repr(value))
+            given_values.append(given[key])
+    if fields:
+        # All of them in the one line: a config written for another population differs in several.
+        raise ConfigError(
+            ", ".join(fields),
+            f"{', '.join(saved_values)} {expected.format(path=resume.path)}",
+            given_values[0] if len(given_values) == 1 else tuple(given_values),
+        )
 
 
 def tensorboard_logger_args(config: Any) -> Any | None:

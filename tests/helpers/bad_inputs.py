@@ -125,7 +125,8 @@ def prepare_files(root: Path) -> dict[str, str]:
     """Write what the cases refer to under ``root``; returns the placeholders (``{logs}`` comes per case).
 
     ``same`` / ``wide``: checkpoints of a model like the tiny preset's and of one twice as wide, made with
-    the factdyn being measured; ``refs``: their folder (a "run directory" without scheduled checkpoints).
+    the factdyn being measured, with the tiny preset's population recorded as ``fit`` records it;
+    ``refs``: their folder (a "run directory" without scheduled checkpoints).
     """
     from factdyn.data import BiographyDataModule
     from factdyn.model import TransformerConfig
@@ -155,7 +156,12 @@ def prepare_files(root: Path) -> dict[str, str]:
         )
         path = refs / f"{key}.ckpt"
         save_checkpoint_file(
-            {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "global_step": 0},
+            {
+                "state_dict": model.state_dict(),
+                "hyper_parameters": dict(model.hparams),
+                "datamodule_hyper_parameters": dict(data.hparams),
+                "global_step": 0,
+            },
             path,
         )
         files[key] = str(path)

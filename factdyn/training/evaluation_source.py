@@ -1,0 +1,74 @@
+"""``factdyn validate`` / ``test`` from a checkpoint: evaluation on the population it was trained on.
+
+LightningCLI takes the model's hyperparameters from ``--ckpt_path`` but not the DataModule's, so without
+``--config`` an evaluation used the default population (N = 64,000, another seed's individuals) and
+reported a near-zero accuracy with exit status 0. Here the checkpoint's ``datamodule_hyper_parameters``
+(and its data seed, as ``seed_everything``) become the parser's defaults, the command line is parsed again
+over them, and a config file or flag that still contradicts the checkpoint's population is refused with
+one line by :func:`~factdyn.training.run_directory.refuse_contradicting_flags` (the comparison a resume uses).
+
+The checkpoint is read with ``weights_only=True``
+(:func:`~factdyn.training.checkpoint_io.load_lightning_checkpoint`); nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import Namespace
+
+from factdyn.training.run_directory import EXECUTION_ONLY, checkpoint_point, refuse_contradicting_flags
+
+EVALUATING = ("validate", "test")
+"""The subcommands that evaluate a checkpoint on its own population."""
+
+EVALUATION_ONLY: dict[str, tuple[str, ...]] = {
+    "model": EXECUTION_ONLY["model"],
+    "data": (
+        *EXECUTION_ONLY["data"],
+        "batch_size",  # the training batch: an evaluation draws none
+        "pad_to_multiple",  # padding is masked: the same numbers, other shapes
+        "n_val_sequences",  # how many sequences measure the population, not which population
+        "n_unseen_sequences",
+        "n_new_sequences",
+    ),
+}
+"""Fields an evaluation may set apart from its checkpoint: how it runs and how large its evaluation sets are.
+Every other recorded ``data.*`` field (N, ``n_unseen``, ``n_new``, the template split, sentence order,
+``train_roles``, the seed) defines the population and must match the checkpoint's."""
+
+EVALUATED = (
+    "as in the checkpoint being evaluated ({path}; it is evaluated on the population it was trained on: "
+    "omit the setting; batch sizes, workers and evaluation set sizes may differ)"
+)
+"""What a refused evaluation setting should be, and why (``{path}``: the checkpoint)."""
+
+SEED_SOURCE = "seed_everything"
+"""The option ``data.seed`` is linked from (``factdyn``'s parser), which takes the checkpoint's seed."""
+
+
+def data_defaults(checkpoint: Mapping[str, Any], data_keys: set[str]) -> dict[str, Any]:
+    """The parser defaults that make a run's data the checkpoint's: ``data.<key>`` for each recorded
+    hyperparameter the parser knows (``data_keys``) except the linked seed, which ``seed_everything``
+    sets. Empty for a checkpoint without DataModule hyperparameters (one not written by a DataModule)."""
+    saved = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    defaults = {f"data.{k}": v for k, v in saved.items() if k in data_keys and k != "seed"}
+    if defaults and "seed" in saved:
+        defaults[SEED_SOURCE] = saved["seed"]
+    return defaults
+
+
+def refuse_other_population(
+    path: str | Path,
+    checkpoint: dict[str, Any],
+    data: Namespace | Mapping[str, Any],
+    linked: Mapping[str, str],
+) -> None:
+    """One line naming every ``data.*`` field (and its linked source) whose parsed value differs from the
+    checkpoint's, with both values, unless :data:`EVALUATION_ONLY` lets it differ."""
+    given = data.as_dict() if isinstance(data, Namespace) else dict(data)
+    point = checkpoint_point(Path(path), checkpoint)
+    point.hparams = {"data": point.hparams["data"]}  # the model's: parsed from the checkpoint by Lightning
+    refuse_contradicting_flags(point, {"data": given}, linked, may_differ=EVALUATION_ONLY, expected=EVALUATED)
