@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from factdyn.analysis.report.md_table import table
 from factdyn.analysis.report.run_info import RunInfo, load_runs
 from factdyn.analysis.report.seeds import SeedStat, seed_stat
+from factdyn.run_layout import ARCHIVE_RECORD, SUMMARY
 
 PerSeed = dict[int, float | None]
 
@@ -30,12 +33,26 @@ class Experiment:
         """The archived runs (finished runs only: the archive holds no others) that ``where`` keeps."""
         if not self.root.is_dir():
             return []
-        return [info for info in load_runs([self.root]) if info.run.finished and where(info)]
+        return [info for info in _finished_runs(self.root, _state(self.root)) if where(info)]
 
     def missing(self, how: str) -> str:
         """The text of a block whose runs are not archived yet."""
         where = f"{self.results.name}/{self.name}"
         return f"_Not measured on the current config yet: no such runs in `{where}`. {how}_"
+
+
+def _state(root: Path) -> tuple[tuple[str, int], ...]:
+    """What the runs under ``root`` are made of, as far as a regeneration can tell: each run's record and
+    summary with its modification time (archiving a run again rewrites both)."""
+    files = sorted([*root.rglob(ARCHIVE_RECORD), *root.rglob(SUMMARY)])
+    return tuple((str(path), path.stat().st_mtime_ns) for path in files)
+
+
+@lru_cache(maxsize=16)
+def _finished_runs(root: Path, state: tuple[tuple[str, int], ...]) -> tuple[RunInfo, ...]:
+    """The finished runs under ``root``, read once per ``state``: every block and verdict of one
+    regeneration reads the same runs (and their scalar tables) from memory, not from disk again."""
+    return tuple(info for info in load_runs([root]) if info.run.finished)
 
 
 def per_seed(infos: Sequence[RunInfo], fn: Callable[[RunInfo], float | None]) -> PerSeed:
@@ -77,11 +94,6 @@ def logged_at(info: RunInfo, tag: str, step: int) -> float | None:
     return hits[0] if hits else None
 
 
-def final_of(tag: str) -> Callable[[RunInfo], float | None]:
-    """A run's final value of ``tag`` (its summary's, else the last logged point), as a per-run function."""
-    return lambda info: info.final(tag)
-
-
 def first_step(info: RunInfo, tag: str, at_least: float) -> int | None:
     """The first logged step at which ``tag`` >= ``at_least``."""
     curve = info.curve(tag)
@@ -100,6 +112,5 @@ def seeds_line(infos: Sequence[RunInfo]) -> str:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    """The report's Markdown table (:func:`factdyn.analysis.report.md_table.table`) as one string."""
+    return "\n".join(table(header, rows))

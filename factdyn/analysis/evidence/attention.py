@@ -16,11 +16,12 @@ from factdyn.analysis.evidence.archive_view import (
     value_at,
 )
 from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.report.aggregates import STATISTICS, attention_layers
+from factdyn.analysis.report.measures import final, plateau_end, plateau_start
 from factdyn.analysis.report.run_info import RunInfo
 
 PATCHING = "patching"
 HOW_PATCHING = "Run `bash scripts/campaign_cpu.sh patching`, then archive and `factdyn evidence`."
-STATISTICS = ("name_to_name", "attr_to_name", "attr_to_text", "entropy")
 EARLY_REFERENCE = 250
 """The reference step inside phase 1 (the paper's "early patterns are worse than untrained ones")."""
 PLATEAU_REFERENCE = 750
@@ -31,8 +32,8 @@ def _tag(stat: str, layer: int) -> str:
 
 
 def _layers(runs: list[RunInfo]) -> list[int]:
-    tags = {tag for info in runs for tag in info.scalars}
-    return sorted({int(t.rsplit("_", 1)[1]) for t in tags if t.startswith("attn/entropy/layer_")})
+    """The (0-based) layers the runs logged attention statistics for."""
+    return sorted({layer for layers in attention_layers(runs).values() for layer in layers})
 
 
 def _first_eval(info: RunInfo) -> float | None:
@@ -40,19 +41,10 @@ def _first_eval(info: RunInfo) -> float | None:
     return None if curve is None else float(curve[0][0])
 
 
-def _phase_step(which: str):
-    def step(info: RunInfo) -> float | None:
-        phases = info.phases
-        value = None if phases is None else getattr(phases, which)
-        return None if value is None else float(value)
-
-    return step
-
-
 MOMENTS = (
     ("first evaluation", _first_eval),
-    ("plateau start", _phase_step("start_step")),
-    ("plateau end", _phase_step("end_step")),
+    ("plateau start", plateau_start),
+    ("plateau end", plateau_end),
     ("end of training", lambda info: None if info.max_steps is None else float(info.max_steps)),
 )
 
@@ -95,11 +87,6 @@ def _patched(results: Path) -> dict[int, list[RunInfo]]:
     return dict(sorted(out.items()))
 
 
-def _plateau_end(info: RunInfo) -> float | None:
-    phases = info.phases
-    return None if phases is None or phases.end_step is None else float(phases.end_step)
-
-
 def patching_table(results: Path) -> str:
     """Fig. 3 middle: final loss and plateau end when training with the reference's step-R patterns."""
     patched = _patched(results)
@@ -110,16 +97,16 @@ def patching_table(results: Path) -> str:
         body.append(
             (
                 str(ref),
-                stat_text(per_seed(runs, lambda i: i.final("val/attr_loss")), ".3f"),
-                stat_text(per_seed(runs, _plateau_end), ".0f"),
+                stat_text(per_seed(runs, final("val/attr_loss")), ".3f"),
+                stat_text(per_seed(runs, plateau_end), ".0f"),
             )
         )
     unpatched = _reference_runs(results)
     body.append(
         (
             "unpatched (the reference run)",
-            stat_text(per_seed(unpatched, lambda i: i.final("val/attr_loss")), ".3f"),
-            stat_text(per_seed(unpatched, _plateau_end), ".0f"),
+            stat_text(per_seed(unpatched, final("val/attr_loss")), ".3f"),
+            stat_text(per_seed(unpatched, plateau_end), ".0f"),
         )
     )
     seeds = seeds_line([i for runs in patched.values() for i in runs])
@@ -134,7 +121,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
     layers = _layers(runs)
     if layers:
         last = layers[-1]
-        start, end = _phase_step("start_step"), _phase_step("end_step")
+        start, end = plateau_start, plateau_end
         out["attr_to_name_rises"] = compare(
             per_seed(runs, lambda i: value_at(i, _tag("attr_to_name", last), end(i))),
             per_seed(runs, lambda i: value_at(i, _tag("attr_to_name", last), start(i))),
@@ -147,10 +134,10 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         )
     patched = _patched(results)
     if patched:
-        final_loss = lambda i: i.final("val/attr_loss")  # noqa: E731
+        final_loss = final("val/attr_loss")
         latest = max(patched)
         out["late_patterns_shorten_plateau"] = compare(
-            per_seed(patched[latest], _plateau_end), per_seed(runs, _plateau_end), "lower"
+            per_seed(patched[latest], plateau_end), per_seed(runs, plateau_end), "lower"
         )
         if PLATEAU_REFERENCE in patched:
             out["later_references_better"] = compare(

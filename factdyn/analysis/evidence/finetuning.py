@@ -9,7 +9,6 @@ from pathlib import Path
 
 from factdyn.analysis.evidence.archive_view import (
     Experiment,
-    final_of,
     logged_at,
     markdown_table,
     per_seed,
@@ -17,6 +16,7 @@ from factdyn.analysis.evidence.archive_view import (
     stat_text,
 )
 from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.report.measures import final
 from factdyn.analysis.report.run_info import RunInfo
 
 NAME = "finetuning"
@@ -51,10 +51,10 @@ def table(results: Path) -> str:
     columns = [
         ("old accuracy, step 0 (pre-trained)", _at(OLD_ACC, 0)),
         *((f"old accuracy, step {s}", _at(OLD_ACC, s)) for s in EARLY_STEPS),
-        ("old accuracy, end", final_of(OLD_ACC)),
-        ("old loss, end", final_of(OLD_LOSS)),
+        ("old accuracy, end", final(OLD_ACC)),
+        ("old loss, end", final(OLD_LOSS)),
         (f"new accuracy, step {NEW_LEARNING_STEP}", _at(NEW_ACC, NEW_LEARNING_STEP)),
-        ("new accuracy, end", final_of(NEW_ACC)),
+        ("new accuracy, end", final(NEW_ACC)),
     ]
     body = []
     for (n_new, weight), runs in settings.items():
@@ -82,7 +82,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         out["finetune_more_new_worse"] = compare(per_seed(most, early), per_seed(fewest, early), "lower")
     if alone and replayed:
         out["replay_limits_final_loss"] = compare(
-            per_seed(replayed, final_of(OLD_LOSS)), per_seed(alone, final_of(OLD_LOSS)), "lower"
+            per_seed(replayed, final(OLD_LOSS)), per_seed(alone, final(OLD_LOSS)), "lower"
         )
         out["replay_initial_drop_remains"] = compare(
             per_seed(replayed, early), per_seed(replayed, start), "lower"

@@ -4,7 +4,6 @@ seeds (``results/quickstart``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from factdyn.analysis.evidence.archive_view import (
@@ -18,6 +17,13 @@ from factdyn.analysis.evidence.archive_view import (
     value_at,
 )
 from factdyn.analysis.evidence.verdicts import Verdict, compare, holds_in_every_seed
+from factdyn.analysis.report.measures import (
+    exposures_at_plateau_end,
+    final,
+    knowledge_step,
+    plateau_end,
+    plateau_start,
+)
 from factdyn.analysis.report.run_info import RunInfo
 
 NAME = "quickstart"
@@ -31,24 +37,8 @@ def experiment(results: Path) -> Experiment:
     return Experiment(results, NAME)
 
 
-def _phase(info: RunInfo, which: str) -> float | None:
-    phases = info.phases
-    value = None if phases is None else getattr(phases, which)
-    return None if value is None else float(value)
-
-
-def _phase_of(which: str) -> Callable[[RunInfo], float | None]:
-    return lambda info: _phase(info, which)
-
-
-def _exposures_at_end(info: RunInfo) -> float | None:
-    end = _phase(info, "end_step")
-    batch, n = info.batch_size, info.n
-    return None if end is None or not batch or not n else end * batch / n
-
-
 def _plateau_evaluations(info: RunInfo) -> float | None:
-    start, end = _phase(info, "start_step"), _phase(info, "end_step")
+    start, end = plateau_start(info), plateau_end(info)
     every = info.config.get("trainer.val_check_interval")
     return None if start is None or end is None or not every else (end - start) / every
 
@@ -59,14 +49,14 @@ def phases_table(results: Path) -> str:
     if not runs:
         return experiment(results).missing(HOW)
     rows = [
-        ("phase 1 ends: `val/attr_loss` within 10 % of the baseline (step)", _phase_of("start_step"), ".0f"),
-        ("plateau ends: first of two evaluations below 0.9 × baseline (step)", _phase_of("end_step"), ".0f"),
+        ("phase 1 ends: `val/attr_loss` within 10 % of the baseline (step)", plateau_start, ".0f"),
+        ("plateau ends: first of two evaluations below 0.9 × baseline (step)", plateau_end, ".0f"),
         ("plateau length (evaluations)", _plateau_evaluations, ".0f"),
-        ("exposures per individual at the plateau end", _exposures_at_end, ".3g"),
-        ("knowledge: loss below 10 % of the baseline (step)", _phase_of("knowledge_step"), ".0f"),
+        ("exposures per individual at the plateau end", exposures_at_plateau_end, ".3g"),
+        ("knowledge: loss below 10 % of the baseline (step)", knowledge_step, ".0f"),
         ("no-knowledge baseline (nats)", lambda i: i.baseline, ".4g"),
-        ("final `val/attr_loss`", lambda i: i.final("val/attr_loss"), ".3f"),
-        ("final `val/attr_acc`", lambda i: i.final("val/attr_acc"), ".3f"),
+        ("final `val/attr_loss`", final("val/attr_loss"), ".3f"),
+        ("final `val/attr_acc`", final("val/attr_acc"), ".3f"),
     ]  # fmt: skip
     body = [(label, stat_text(per_seed(runs, fn), fmt)) for label, fn, fmt in rows]
     return markdown_table(["quantity", f"mean ± s.d. over {seeds_line(runs)} (per seed)"], body)
@@ -123,13 +113,13 @@ def hallucination_table(results: Path) -> str:
         ("`unseen/attr_loss` minimum", unseen_min, ".3f"),
         ("step of that minimum", unseen_min_step, ".0f"),
         (f"first step with `val/attr_acc` ≥ {KNOWLEDGE_ACC}", _knowledge_appears, ".0f"),
-        ("final `unseen/attr_loss`", lambda i: i.final("unseen/attr_loss"), ".3f"),
+        ("final `unseen/attr_loss`", final("unseen/attr_loss"), ".3f"),
         ("no-knowledge baseline", lambda i: i.baseline, ".4g"),
         ("highest `unseen/attr_acc` during training", max_of("unseen/attr_acc"), ".3f"),
-        ("final max probability, seen (`val/max_prob`)", lambda i: i.final("val/max_prob"), ".3f"),
-        ("final max probability, unseen (`unseen/max_prob`)", lambda i: i.final("unseen/max_prob"), ".3f"),
-        ("final entropy, seen (`val/entropy`)", lambda i: i.final("val/entropy"), ".3f"),
-        ("final entropy, unseen (`unseen/entropy`)", lambda i: i.final("unseen/entropy"), ".3f"),
+        ("final max probability, seen (`val/max_prob`)", final("val/max_prob"), ".3f"),
+        ("final max probability, unseen (`unseen/max_prob`)", final("unseen/max_prob"), ".3f"),
+        ("final entropy, seen (`val/entropy`)", final("val/entropy"), ".3f"),
+        ("final entropy, unseen (`unseen/entropy`)", final("unseen/entropy"), ".3f"),
     ]  # fmt: skip
     body = [(label, stat_text(per_seed(runs, fn), fmt)) for label, fn, fmt in rows]
     return markdown_table(["quantity", f"mean ± s.d. over {seeds_line(runs)} (per seed)"], body)
@@ -140,7 +130,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
     runs = experiment(results).runs()
 
     def three_phases(i: RunInfo) -> bool | None:
-        s, e, k = (_phase(i, w) for w in ("start_step", "end_step", "knowledge_step"))
+        s, e, k = plateau_start(i), plateau_end(i), knowledge_step(i)
         return None if i.phases is None else (None not in (s, e, k) and s < e < k)
 
     def above_baseline(i: RunInfo) -> bool | None:
@@ -148,7 +138,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         return None if final is None or base is None else final > base
 
     def unseen_at_plateau_end(i: RunInfo) -> float | None:
-        return value_at(i, "unseen/attr_loss", _phase(i, "end_step"))
+        return value_at(i, "unseen/attr_loss", plateau_end(i))
 
     return {
         "three_phases": holds_in_every_seed(
@@ -158,13 +148,13 @@ def verdicts(results: Path) -> dict[str, Verdict]:
             per_seed(runs, above_baseline), "the final unseen loss above the baseline"
         ),
         "unseen_rises_with_knowledge": compare(
-            per_seed(runs, lambda i: i.final("unseen/attr_loss")),
+            per_seed(runs, final("unseen/attr_loss")),
             per_seed(runs, unseen_at_plateau_end),
             "higher",
         ),
         "unseen_less_confident": compare(
-            per_seed(runs, lambda i: i.final("unseen/max_prob")),
-            per_seed(runs, lambda i: i.final("val/max_prob")),
+            per_seed(runs, final("unseen/max_prob")),
+            per_seed(runs, final("val/max_prob")),
             "lower",
         ),
     }

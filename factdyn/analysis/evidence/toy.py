@@ -7,13 +7,14 @@ from pathlib import Path
 
 from factdyn.analysis.evidence.archive_view import (
     Experiment,
-    final_of,
+    logged_at,
     markdown_table,
     per_seed,
     seeds_line,
     stat_text,
 )
 from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.report.measures import final
 from factdyn.analysis.report.run_info import RunInfo
 
 NAME = "toy"
@@ -34,8 +35,7 @@ def _finetuning(results: Path) -> dict[tuple[int, float], list[RunInfo]]:
 
 
 def _at_start(info: RunInfo) -> float | None:
-    curve = info.curve("toy/old_acc")
-    return None if curve is None else float(curve[1][0])
+    return logged_at(info, "toy/old_acc", 0)
 
 
 def _early_min(info: RunInfo) -> float | None:
@@ -59,8 +59,8 @@ def table(results: Path) -> str:
                 f"{weight:g}",
                 stat_text(per_seed(runs, _at_start), ".3f"),
                 stat_text(per_seed(runs, _early_min), ".3f"),
-                stat_text(per_seed(runs, final_of("toy/old_acc")), ".3f"),
-                stat_text(per_seed(runs, final_of("toy/new_acc")), ".3f"),
+                stat_text(per_seed(runs, final("toy/old_acc")), ".3f"),
+                stat_text(per_seed(runs, final("toy/new_acc")), ".3f"),
             )
         )
     seeds = seeds_line([i for runs in settings.values() for i in runs])
@@ -78,7 +78,7 @@ def table(results: Path) -> str:
 def verdicts(results: Path) -> dict[str, Verdict]:
     settings = _finetuning(results)
     out: dict[str, Verdict] = {}
-    old_end = final_of("toy/old_acc")
+    old_end = final("toy/old_acc")
     no_replay = sorted(n for n, w in settings if w == 0)
     if len(no_replay) >= 2:
         out["toy_more_new_more_forgetting"] = compare(
