@@ -13,6 +13,8 @@ from factdyn.cli import cli_main
 from tests.helpers.runs import CONFIGS, tiny_args
 
 FINETUNE = str(CONFIGS / "experiments" / "finetune.yaml")
+EVAL_TAGS = ("ft_old/attr_loss", "ft_old/attr_acc", "ft_new/attr_loss", "ft_new/attr_acc", "unseen/attr_loss")
+"""What a fine-tuning run evaluates: the pre-training and the new individuals, and the unseen ones."""
 
 
 def _finetune(tmp_path: Path, ckpt: Path, *extra: str):
@@ -35,26 +37,14 @@ def test_finetune_starts_from_the_checkpoint_and_tracks_old_and_new(run_tiny, tm
     # The pre-training population is the same: the fine-tuning stream replays exactly those individuals.
     assert (ft.datamodule.populations["train"].names == pre.datamodule.populations["train"].names).all()
     final = json.loads((run_dir / "summary.json").read_text())["final"]
-    for tag in (
-        "ft_old/attr_loss",
-        "ft_old/attr_acc",
-        "ft_new/attr_loss",
-        "ft_new/attr_acc",
-        "unseen/attr_loss",
-    ):
+    for tag in EVAL_TAGS:
         assert final[tag] is not None, tag
     assert "val/attr_loss" not in final
     assert 0 < final["replay/fraction"] < 1
     # Step 0 is the pre-trained model, evaluated before any update (ValidationAtStart): on the old
     # individuals it measures what the pre-training run's last evaluation measured.
     scalars, pre_scalars = read_scalars(run_dir), read_scalars(pre_dir)
-    for tag in (
-        "ft_old/attr_loss",
-        "ft_old/attr_acc",
-        "ft_new/attr_loss",
-        "ft_new/attr_acc",
-        "unseen/attr_loss",
-    ):
+    for tag in EVAL_TAGS:
         assert scalars[tag][0][0] == 0, tag
     assert scalars["ft_old/attr_loss"][0][1] == pytest.approx(pre_scalars["val/attr_loss"][-1][1], rel=1e-5)
     assert [s for s, _ in scalars["ft_new/attr_loss"]] == [0, 2, 4]
