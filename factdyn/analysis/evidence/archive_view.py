@@ -85,15 +85,6 @@ def value_at(info: RunInfo, tag: str, step: float | None) -> float | None:
     return float(values[int(np.argmin(np.abs(steps - step)))])
 
 
-def logged_at(info: RunInfo, tag: str, step: int) -> float | None:
-    """The logged ``tag`` at exactly ``step`` (``None`` when the run has no such point)."""
-    curve = info.curve(tag)
-    if curve is None:
-        return None
-    hits = [v for s, v in zip(curve[0].tolist(), curve[1].tolist(), strict=True) if s == step]
-    return hits[0] if hits else None
-
-
 def first_step(info: RunInfo, tag: str, at_least: float) -> int | None:
     """The first logged step at which ``tag`` >= ``at_least``."""
     curve = info.curve(tag)

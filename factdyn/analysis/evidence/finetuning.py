@@ -9,14 +9,13 @@ from pathlib import Path
 
 from factdyn.analysis.evidence.archive_view import (
     Experiment,
-    logged_at,
     markdown_table,
     per_seed,
     seeds_line,
     stat_text,
 )
 from factdyn.analysis.evidence.verdicts import Verdict, compare
-from factdyn.analysis.report.measures import final
+from factdyn.analysis.report.measures import final, logged_at
 from factdyn.analysis.report.run_info import RunInfo
 
 NAME = "finetuning"

@@ -9,7 +9,6 @@ from pathlib import Path
 from factdyn.analysis.evidence.archive_view import (
     Experiment,
     first_step,
-    logged_at,
     markdown_table,
     per_seed,
     seeds_line,
@@ -21,6 +20,7 @@ from factdyn.analysis.report.measures import (
     exposures_at_plateau_end,
     final,
     knowledge_step,
+    logged_at,
     plateau_end,
     plateau_start,
 )

@@ -14,6 +14,7 @@ from factdyn.analysis.fits import (
 )
 from factdyn.analysis.report.aggregates import attention_layers, finetune_tags
 from factdyn.analysis.report.md_table import table
+from factdyn.analysis.report.measures import logged_at
 from factdyn.analysis.report.plateau_fit import INTERVAL_LEVEL, N_RESAMPLES, RNG_SEED, PlateauFit
 from factdyn.analysis.report.run_info import RunInfo
 from factdyn.analysis.report.seeds import SeedStat, seed_groups
@@ -70,11 +71,7 @@ def plateau_fit_section(fits: dict[str, PlateauFit]) -> list[str]:
 
 
 def _value_at_step_0(tag: str) -> Callable[[RunInfo], float | None]:
-    def value(info: RunInfo) -> float | None:
-        curve = info.curve(tag)
-        return float(curve[1][0]) if curve is not None and curve[0][0] == 0 else None
-
-    return value
+    return lambda info: logged_at(info, tag, 0)
 
 
 def _lowest(tag: str) -> Callable[[RunInfo], float | None]:

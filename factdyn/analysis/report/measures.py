@@ -53,6 +53,15 @@ def exposures_at_plateau_end(info: RunInfo) -> float | None:
     return end * info.batch_size / info.n
 
 
+def logged_at(info: RunInfo, tag: str, step: int) -> float | None:
+    """The logged ``tag`` at exactly ``step`` (``None`` when the run has no such point)."""
+    curve = info.curve(tag)
+    if curve is None:
+        return None
+    hits = [v for s, v in zip(curve[0].tolist(), curve[1].tolist(), strict=True) if s == step]
+    return hits[0] if hits else None
+
+
 def final(tag: str) -> Callable[[RunInfo], float | None]:
     """The run's final ``tag`` (:meth:`RunInfo.final`)."""
 
