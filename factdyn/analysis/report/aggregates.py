@@ -43,20 +43,6 @@ FINETUNE_TAGS = (
 (``model.eval_prefixes``); a fine-tuning run that kept the default prefixes."""
 
 
-def mean_curve(infos: Sequence[RunInfo], tag: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Mean and (population) std over runs on the steps every run has. The report's figures draw
-    :meth:`.seeds.SeedGroup.curve` (mean and min–max band over seeds) instead."""
-    curves = [c for c in (info.curve(tag) for info in infos) if c is not None]
-    if not curves:
-        return None
-    steps = sorted(set.intersection(*(set(s.tolist()) for s, _ in curves)))
-    if not steps:
-        steps, values = curves[0]
-        return steps, values, np.zeros_like(values)
-    stack = np.stack([np.interp(steps, s, v) for s, v in curves])
-    return np.asarray(steps), stack.mean(0), stack.std(0)
-
-
 def plateau_points(infos: Sequence[RunInfo]) -> list[tuple[int, int, RunInfo]]:
     """(N, plateau end step, run) for every run with both."""
     points = []
