@@ -130,3 +130,55 @@ def test_toy_table_and_verdicts_on_hand_made_runs(tmp_path: Path) -> None:
     assert "| 512 | 0 | 1.000 ± 0.000 (1.000, 1.000, 1.000) |" in table
     assert render("verdict.toy_more_new_more_forgetting", results).startswith("**reproduced**")
     assert render("verdict.toy_replay_protects", results).startswith("**reproduced**")
+
+
+SAMPLERS = {  # name -> (sampler config, plateau ends of seeds 0, 1, 2, final val/attr_loss of every seed)
+    "zipf06": ({"class_path": "factdyn.data.Zipf", "init_args": {"alpha": 0.6}}, (200, 230, 210), 0.02),
+    "zipf1": ({"class_path": "factdyn.data.Zipf", "init_args": {"alpha": 1.0}}, (290, 330, 300), 0.5),
+    "warmup": (
+        {"class_path": "factdyn.data.WarmUp", "init_args": {"warmup_individuals": 25, "warmup_epochs": 3.0}},
+        (340, 380, 360),  # later than uniform by more than the spread: reversed
+        0.001,
+    ),
+}
+
+
+def test_distribution_table_and_verdicts_pair_each_sampler_with_uniform_by_seed(tmp_path: Path) -> None:
+    results = hand_made_archive(tmp_path)  # uniform: plateau ends 300, 340, 320; final loss 0.01-0.03
+    for name, (sampler, ends, loss) in SAMPLERS.items():
+        for seed, end in enumerate(ends):
+            config = {
+                "seed_everything": seed,
+                "trainer": {"max_steps": 800, "val_check_interval": 10},
+                "data": {"n_individuals": 100, "batch_size": 4, "sampler": sampler},
+            }
+            summary = {
+                "steps": 800,
+                "seed": seed,
+                "baseline_attr_loss": BASELINE,
+                "plateau": {"start_step": 50, "end_step": end, "knowledge_step": end + 300},
+                "final": {"val/attr_loss": loss, "val/attr_acc": 0.9},
+            }
+            write_run(
+                tmp_path / "dist" / f"s{seed}", f"{name}-seed={seed}", config, phase_curves(end, 800), summary
+            )
+    for seed in range(3):
+        archive([tmp_path / "dist" / f"s{seed}"], results / "distributions" / f"seed_{seed}")
+    table = render("distributions", results)
+    rows = [
+        line.split(" | ")[0] for line in table.splitlines() if line.startswith("| ") and "---" not in line
+    ]
+    assert rows == [
+        "| sampler",
+        "| uniform",
+        "| Zipf α 0.6",
+        "| Zipf α 1",
+        "| warm-up: 25 individuals, 3 epochs",
+    ]
+    assert "| Zipf α 0.6 | 3 | 213 ± 15 (200, 230, 210) |" in table
+    assert render("verdict.zipf_shortens_plateau", results).startswith("**reproduced**")
+    assert render("verdict.zipf_one_past_optimum", results).startswith("**reproduced**")
+    assert render("verdict.heavy_imbalance_hurts_final", results).startswith("**reproduced**")
+    assert render("verdict.warmup_shortens_plateau", results).startswith("**reversed**")
+    assert render("verdict.warmup_lowers_final_loss", results).startswith("**reproduced**")
+    assert render("verdict.celebrities_shorten_plateau", results) == "not measured on the current config yet"

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, campaign, finetuning, quickstart, summary, toy
+from factdyn.analysis.evidence import (
+    attention,
+    campaign,
+    distributions,
+    finetuning,
+    quickstart,
+    summary,
+    toy,
+)
 
 VERDICT_PREFIX = "verdict."
 
@@ -18,6 +26,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "hallucinations": quickstart.hallucination_table,
     "attention_statistics": attention.statistics_table,
     "patching": attention.patching_table,
+    "distributions": distributions.table,
     "toy": toy.table,
     "finetuning": finetuning.table,
 }

@@ -1,0 +1,142 @@
+"""Generated blocks of REPRODUCTION §3: the individual-sampling distributions on the quickstart's budget
+(``results/distributions``), against uniform sampling (the quickstart itself, ``results/quickstart``).
+
+Every run has the quickstart's N, steps and batch, so its 2,000 steps give 32 biographies per individual
+on average: the paper's cell with as many exposures is N = 64k at 16k steps of batch 128, where its best
+α for the final loss is 0.4 and warm-up ends lowest (Fig. 4 middle and right). The plateau's end is
+measured, as in the paper, on held-out templates of individuals drawn uniformly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from factdyn.analysis.evidence.archive_view import (
+    Experiment,
+    PerSeed,
+    markdown_table,
+    per_seed,
+    seeds_line,
+    stat_text,
+)
+from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.report.measures import final, knowledge_step, plateau_end
+from factdyn.analysis.report.run_info import RunInfo
+
+NAME = "distributions"
+UNIFORM_SOURCE = "quickstart"
+HOW = "Run `bash scripts/campaign_cpu.sh distributions`, then `factdyn evidence`."
+UNIFORM = "uniform"
+SHORTER_ALPHA = 0.6
+"""The Zipf exponent of the plateau claim: the paper's optimum is 0.6-0.8 whatever N (Fig. 4 left)."""
+HEAVY_ALPHA = 1.0
+
+
+def _setting(info: RunInfo) -> str | None:
+    """The sampler of a run as a row label (``None``: a sampler this section does not show)."""
+    cls = info.config.get("data.sampler.class_path")
+    args = {
+        k.rsplit(".", 1)[-1]: v for k, v in info.config.items() if k.startswith("data.sampler.init_args.")
+    }
+    if cls is None and info.config.get("data.sampler") is None:
+        return UNIFORM
+    kind = str(cls).rsplit(".", 1)[-1]
+    if kind == "Zipf":
+        return zipf(float(args["alpha"]))
+    if kind == "Celebrities":
+        return f"celebrities: {int(args['n_celebrities'])} × {float(args['weight']):g}"
+    if kind == "WarmUp":
+        return (
+            f"warm-up: {int(args['warmup_individuals'])} individuals, {float(args['warmup_epochs']):g} epochs"
+        )
+    return None
+
+
+def zipf(alpha: float) -> str:
+    return f"Zipf α {alpha:g}"
+
+
+def _order(label: str) -> tuple[int, str]:
+    for rank, prefix in enumerate((UNIFORM, "Zipf", "celebrities", "warm-up")):
+        if label.startswith(prefix):
+            return rank, label
+    return 9, label
+
+
+def settings(results: Path) -> dict[str, list[RunInfo]]:
+    """Row label -> the archived runs of every seed (uniform from the quickstart's archive)."""
+    out: dict[str, list[RunInfo]] = {}
+    uniform = Experiment(results, UNIFORM_SOURCE).runs()
+    for info in [*uniform, *Experiment(results, NAME).runs()]:
+        label = _setting(info)
+        if label is not None:
+            out.setdefault(label, []).append(info)
+    return dict(sorted(out.items(), key=lambda item: _order(item[0])))
+
+
+COLUMNS: tuple[tuple[str, Callable[[RunInfo], float | None], str, bool], ...] = (
+    ("plateau end (step)", plateau_end, ".0f", True),
+    ("knowledge: loss below 10 % of the baseline (step)", knowledge_step, ".0f", False),
+    ("final `val/attr_loss`", final("val/attr_loss"), ".3f", False),
+    ("final `val/attr_acc`", final("val/attr_acc"), ".3f", False),
+)
+"""(header, measure, format, whether every seed's value is printed)."""
+
+
+def table(results: Path) -> str:
+    rows = settings(results)
+    if set(rows) <= {UNIFORM}:
+        return Experiment(results, NAME).missing(HOW)
+    body = []
+    for label, runs in rows.items():
+        cells = [stat_text(per_seed(runs, fn), fmt, per_seed_values=each) for _, fn, fmt, each in COLUMNS]
+        body.append((label, str(len(runs)), *cells))
+    header = ["sampler", "seeds", *(name for name, *_ in COLUMNS)]
+    seeds = seeds_line([i for runs in rows.values() for i in runs])
+    note = (
+        f"\n\nMean ± s.d. over {seeds} (each seed's plateau end in brackets); uniform is the quickstart "
+        f"(`results/{UNIFORM_SOURCE}`), the others `results/{NAME}`. The plateau end is the first of two "
+        "evaluations below 0.9 × the baseline, on held-out templates of individuals drawn uniformly."
+    )
+    return markdown_table(header, body) + note
+
+
+def _measure(rows: dict[str, list[RunInfo]], label: str, fn: Callable[[RunInfo], float | None]) -> PerSeed:
+    return per_seed(rows.get(label, []), fn)
+
+
+def _warmup(rows: dict[str, list[RunInfo]]) -> str | None:
+    return next((label for label in rows if label.startswith("warm-up")), None)
+
+
+def _celebrities(rows: dict[str, list[RunInfo]]) -> str | None:
+    return next((label for label in rows if label.startswith("celebrities")), None)
+
+
+def verdicts(results: Path) -> dict[str, Verdict]:
+    rows = settings(results)
+    if UNIFORM not in rows:
+        return {}
+    loss = final("val/attr_loss")
+    uniform_end, uniform_loss = _measure(rows, UNIFORM, plateau_end), _measure(rows, UNIFORM, loss)
+    out: dict[str, Verdict] = {}
+    shorter, heavy = zipf(SHORTER_ALPHA), zipf(HEAVY_ALPHA)
+    if shorter in rows:
+        out["zipf_shortens_plateau"] = compare(_measure(rows, shorter, plateau_end), uniform_end, "lower")
+    if shorter in rows and heavy in rows:
+        out["zipf_one_past_optimum"] = compare(
+            _measure(rows, heavy, plateau_end), _measure(rows, shorter, plateau_end), "higher"
+        )
+    if heavy in rows:
+        out["heavy_imbalance_hurts_final"] = compare(_measure(rows, heavy, loss), uniform_loss, "higher")
+    celebrities = _celebrities(rows)
+    if celebrities:
+        out["celebrities_shorten_plateau"] = compare(
+            _measure(rows, celebrities, plateau_end), uniform_end, "lower"
+        )
+    warmup = _warmup(rows)
+    if warmup:
+        out["warmup_shortens_plateau"] = compare(_measure(rows, warmup, plateau_end), uniform_end, "lower")
+        out["warmup_lowers_final_loss"] = compare(_measure(rows, warmup, loss), uniform_loss, "lower")
+    return out
