@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from factdyn.analysis.archive import archive
@@ -18,6 +19,8 @@ from factdyn.analysis.evidence.verdicts import (
     holds_in_every_seed,
 )
 from factdyn.cli import main as factdyn_main
+from factdyn.dynamics.panel_table import format_rows, header, write_member
+from factdyn.run_layout import PANEL
 from tests.test_report import BASELINE, phase_curves, write_run
 
 PLATEAU_ENDS = {0: 300, 1: 340, 2: 320}
@@ -182,3 +185,48 @@ def test_distribution_table_and_verdicts_pair_each_sampler_with_uniform_by_seed(
     assert render("verdict.warmup_shortens_plateau", results).startswith("**reversed**")
     assert render("verdict.warmup_lowers_final_loss", results).startswith("**reproduced**")
     assert render("verdict.celebrities_shorten_plateau", results) == "not measured on the current config yet"
+
+
+def write_panel(run_dir: Path, thresholds: tuple[int, int], buckets=(0, 0), roles=("train", "train")) -> None:
+    """Two panel individuals seen once per evaluation (0 ... 20 exposures), each knowing both attributes
+    from its threshold on: the 50 % point of individual i alone is thresholds[i] - 0.5."""
+    write_member(run_dir / PANEL, header(("a", "b")), append=False)
+    for e in range(21):
+        known = np.array([[e >= t] * 2 for t in thresholds])
+        rows = format_rows(10 * e, np.array([0, 1]), np.array(roles), np.array(buckets), np.array([e, e]),
+                           known, np.zeros((2, 2)))  # fmt: skip
+        write_member(run_dir / PANEL, rows, append=True)
+
+
+def panel_run(root: Path, name: str, seed: int, config: dict, thresholds, **panel) -> None:
+    config = {"seed_everything": seed, "trainer": {"max_steps": 200, "val_check_interval": 10}, **config}
+    summary = {"steps": 200, "seed": seed, "baseline_attr_loss": BASELINE, "final": {"val/attr_loss": 1.0}}
+    run_dir = write_run(root / f"s{seed}", name, config, phase_curves(100, 200), summary)
+    write_panel(run_dir, thresholds, **panel)
+
+
+def test_panel_answers_compare_fifty_percent_points_by_seed(tmp_path: Path) -> None:
+    logs, results = tmp_path / "logs", tmp_path / "results"
+    zipf08 = {"class_path": "factdyn.data.Zipf", "init_args": {"alpha": 0.8}}
+    zipf04 = {"class_path": "factdyn.data.Zipf", "init_args": {"alpha": 0.4}}
+    for seed in range(3):
+        data = {"n_individuals": 100, "batch_size": 4}
+        panel_run(logs / "q", "quickstart", seed, {"data": data}, (10 + seed, 10 + seed))
+        panel_run(logs / "d", f"zipf08-seed={seed}", seed, {"data": {**data, "sampler": zipf08}},
+                  (4 + seed, 14), buckets=(0, 1))  # fmt: skip
+        panel_run(logs / "d", f"zipf04-seed={seed}", seed, {"data": {**data, "sampler": zipf04}},
+                  (10 + seed, 10 + seed), buckets=(0, 1))  # fmt: skip
+        ft = {"data": {**data, "n_new": 125, "sampler": {"init_args": {"replay_weight": 0.0}}}}
+        panel_run(logs / "f", f"ft-seed={seed}", seed, ft, (15, 16), roles=("new", "train"), buckets=(0, 1))
+        for kind, experiment in (("q", "quickstart"), ("d", "distributions"), ("f", "finetuning")):
+            archive([logs / kind / f"s{seed}"], results / experiment / f"seed_{seed}")
+    table = render("panel_samplers", results)
+    assert "| uniform | 3 | 10.5 ± 1 (9.5, 10.5, 11.5) | – |" in table  # one bucket: no head
+    assert "| Zipf α 0.8 | 3 | 5 ± 1 (4, 5, 6) | 4.5 ± 1 (3.5, 4.5, 5.5) | 13.5 ± 0 |" in table
+    assert render("verdict.panel_head_zipf08", results).startswith("**earlier** (3/3 seeds earlier;")
+    assert render("verdict.panel_head_zipf04", results).startswith("**no difference beyond the seed spread**")
+    assert render("verdict.panel_head_warmup", results) == "not measured on the current config yet"
+    assert "| fine-tuning: 125 new individuals, no replay | 3 | 14.5 ± 0 (14.5, 14.5, 14.5) |" in render(
+        "panel_finetuning", results
+    )
+    assert render("verdict.panel_new_after_pretraining", results).startswith("**more**")

@@ -11,6 +11,7 @@ from factdyn.analysis.evidence import (
     campaign,
     distributions,
     finetuning,
+    knowledge_panel,
     quickstart,
     summary,
     toy,
@@ -28,6 +29,8 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "patching": attention.patching_table,
     "distributions": distributions.table,
     "toy": toy.table,
+    "panel_samplers": knowledge_panel.samplers_table,
+    "panel_finetuning": knowledge_panel.finetuning_table,
     "finetuning": finetuning.table,
 }
 
@@ -37,7 +40,7 @@ def render(name: str, results: Path) -> str:
     known ones."""
     if name.startswith(VERDICT_PREFIX):
         key = name.removeprefix(VERDICT_PREFIX)
-        known = {k for _, k, _ in summary.CLAIMS}
+        known = {k for _, k, _ in (*summary.CLAIMS, *summary.QUESTIONS)}
         if key not in known:
             names = sorted(VERDICT_PREFIX + k for k in known)
             raise ValueError(f"unknown verdict block {name!r}; known: {names}")

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from factdyn.analysis.evidence import attention, distributions, finetuning, quickstart, toy
+from factdyn.analysis.evidence import (
+    attention,
+    distributions,
+    finetuning,
+    knowledge_panel,
+    quickstart,
+    toy,
+)
 from factdyn.analysis.evidence.archive_view import markdown_table
 from factdyn.analysis.evidence.verdicts import Verdict
 
@@ -56,12 +63,23 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
 )  # fmt: skip
 """(REPRODUCTION section, verdict key, the claim): the summary's rows, in order."""
 
+QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("8", "panel_head_zipf04", "Are the head individuals of Zipf α 0.4 known at fewer exposures than uniform "
+     "ones (50 % point of bucket 0 against uniform's whole panel)?"),
+    ("8", "panel_head_zipf08", "The same for Zipf α 0.8"),
+    ("8", "panel_head_warmup", "The same for the warm-up subset"),
+    ("8", "panel_new_after_pretraining", "Do new individuals after pre-training need fewer exposures than "
+     "the first ones (fine-tuning without replay against the quickstart)?"),
+)  # fmt: skip
+"""Questions beyond the paper (issue 20), answered under the same rule: (section, verdict key, question)."""
+
 VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
     quickstart.verdicts,
     attention.verdicts,
     distributions.verdicts,
     finetuning.verdicts,
     toy.verdicts,
+    knowledge_panel.verdicts,
 )
 
 

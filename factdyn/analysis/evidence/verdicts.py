@@ -71,6 +71,18 @@ def compare(
     return Verdict(NOT_REPRODUCED, detail)
 
 
+NO_DIFFERENCE = "no difference beyond the seed spread"
+
+
+def answer(a: Mapping[int, float | None], b: Mapping[int, float | None], lower: str, higher: str) -> Verdict:
+    """The answer to an open question "is A lower or higher than B?" under the same rule: ``lower`` where
+    "A is lower" would be reproduced, ``higher`` where it would be reversed, :data:`NO_DIFFERENCE` where
+    neither holds, and too few seeds below :data:`MIN_SEEDS`."""
+    found = compare(a, b, "lower")
+    outcome = {REPRODUCED: lower, REVERSED: higher, NOT_REPRODUCED: NO_DIFFERENCE}.get(found.outcome)
+    return Verdict(outcome or found.outcome, found.detail.replace("in the predicted direction", lower))
+
+
 def holds_in_every_seed(observed: Mapping[int, bool | None], what: str) -> Verdict:
     """Judge a property of single runs: ``observed`` is seed -> whether the run shows it (``None``: the run
     cannot tell)."""
