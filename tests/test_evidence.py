@@ -21,7 +21,7 @@ from factdyn.analysis.evidence.verdicts import (
 from factdyn.cli import main as factdyn_main
 from factdyn.dynamics.panel_table import format_rows, header, write_member
 from factdyn.run_layout import PANEL
-from tests.test_report import BASELINE, phase_curves, write_run
+from tests.helpers.report_runs import BASELINE, phase_curves, pretraining_run, write_run
 
 PLATEAU_ENDS = {0: 300, 1: 340, 2: 320}
 
@@ -230,3 +230,19 @@ def test_panel_answers_compare_fifty_percent_points_by_seed(tmp_path: Path) -> N
         "panel_finetuning", results
     )
     assert render("verdict.panel_new_after_pretraining", results).startswith("**more**")
+
+
+@pytest.mark.parametrize(("exponent", "outcome"), [(0.8, "reproduced"), (1.1, "not reproduced")])
+def test_plateau_vs_n_fits_the_archived_seeds_and_judges_the_exponent(
+    tmp_path: Path, exponent: float, outcome: str
+) -> None:
+    for seed in range(3):
+        for n in (1000, 2000, 4000, 8000):
+            end = int(round(0.5 * n**exponent * (1 + 0.02 * (seed - 1)) / 10) * 10)  # ±2 % between seeds
+            pretraining_run(tmp_path / "logs" / f"s{seed}", f"n{n}", n, seed, end)
+        archive([tmp_path / "logs" / f"s{seed}"], tmp_path / "results" / "plateau_vs_n" / f"seed_{seed}")
+    results = tmp_path / "results"
+    table = render("plateau_vs_n", results)
+    assert "| 1,000 | 3 |" in table and "(extrapolated)" in table  # below the paper's N range
+    assert f"· N^{exponent:.2f} steps of batch 32" in table and "bootstrap interval" in table
+    assert render("verdict.plateau_vs_n", results).startswith(f"**{outcome}**")

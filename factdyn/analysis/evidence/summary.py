@@ -12,6 +12,7 @@ from factdyn.analysis.evidence import (
     distributions,
     finetuning,
     knowledge_panel,
+    plateau_vs_n,
     quickstart,
     toy,
 )
@@ -75,6 +76,7 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
 
 VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
     quickstart.verdicts,
+    plateau_vs_n.verdicts,
     attention.verdicts,
     distributions.verdicts,
     finetuning.verdicts,

@@ -1,0 +1,89 @@
+"""Generated block of REPRODUCTION §1: the plateau's end against N (paper Fig. 2 right) from
+``results/plateau_vs_n``, per seed, in steps and in exposures per individual, with the power-law fit
+and a bootstrap interval of its exponent over seeds (:mod:`factdyn.analysis.report.plateau_fit`).
+
+The exponent does not depend on the unit (exposures = steps × batch / N divides by N), so ours is compared
+with the paper's 0.81 directly; the paper's prefactor is in steps of 128 sequences, so the table converts
+its fit to exposures per individual, marked where N lies outside the paper's range (4k-256k).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factdyn.analysis.evidence.archive_view import Experiment, markdown_table, seeds_line
+from factdyn.analysis.evidence.verdicts import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, TOO_FEW, Verdict
+from factdyn.analysis.fits import PAPER_PLATEAU_FIT, PAPER_PLATEAU_N_RANGE, paper_plateau_exposures
+from factdyn.analysis.report.plateau_fit import PlateauFit, plateau_fit
+
+NAME = "plateau_vs_n"
+HOW = "Run `bash scripts/campaign_cpu.sh plateau_vs_n`, then `factdyn evidence`."
+
+
+def fit(results: Path) -> PlateauFit | None:
+    """The fit over every archived run of the experiment (they differ only in N and the seed)."""
+    runs = Experiment(results, NAME).runs()
+    return plateau_fit(runs) if runs else None
+
+
+def table(results: Path) -> str:
+    found = fit(results)
+    if found is None:
+        return Experiment(results, NAME).missing(HOW + " (a fit needs three values of N)")
+    lo, hi = PAPER_PLATEAU_N_RANGE
+    body = []
+    for n, ends in found.ends.items():
+        exposures = found.exposures.get(n)
+        paper = float(paper_plateau_exposures(n))
+        outside = "" if lo <= n <= hi else " (extrapolated)"
+        body.append(
+            (
+                f"{n:,}",
+                str(len(ends.values)),
+                ends.format(".0f"),
+                exposures.format(".3g") if exposures is not None else "–",
+                f"{paper:.3g}{outside}",
+            )
+        )
+    header = [
+        "N",
+        "seeds",
+        "plateau end (steps; per seed)",
+        "exposures per individual at the plateau end",
+        "paper's fit in exposures",
+    ]
+    a, b, _ = PAPER_PLATEAU_FIT
+    interval = found.exponent_interval
+    spread = (
+        "one seed per N: no interval"
+        if interval is None
+        else f"{interval.level:.0%} bootstrap interval [{interval.low:.2f}, {interval.high:.2f}] over "
+        f"{interval.n_resamples} resamples of the seeds"
+    )
+    runs = Experiment(results, NAME).runs()
+    note = (
+        f"\n\nFit: plateau end = {found.fit.prefactor:.3g} · N^{found.fit.exponent:.2f} steps of batch "
+        f"{found.batch_size or 'mixed'} (R² = {found.fit.r2:.3f}; exponent {spread}); the paper: {a} · N^{b} "
+        f"steps of batch 128. Mean ± s.d. over {seeds_line(runs)}."
+    )
+    return markdown_table(header, body) + note
+
+
+def verdicts(results: Path) -> dict[str, Verdict]:
+    """``plateau_vs_n``: reproduced when every N has at least :data:`MIN_SEEDS` seeds and the exponent's
+    bootstrap interval holds the paper's 0.81."""
+    found = fit(results)
+    if found is None:
+        return {}
+    fewest = min(len(stat.values) for stat in found.ends.values())
+    b = PAPER_PLATEAU_FIT[1]
+    interval = found.exponent_interval
+    if fewest < MIN_SEEDS or interval is None:
+        return {NAME: Verdict(TOO_FEW, f"{fewest} seed(s) at some N, {MIN_SEEDS} needed")}
+    holds = interval.low <= b <= interval.high
+    detail = (
+        f"exponent {found.fit.exponent:.2f}, {interval.level:.0%} interval [{interval.low:.2f}, "
+        f"{interval.high:.2f}] {'holds' if holds else 'excludes'} the paper's {b}; N = "
+        f"{min(found.ends):,} to {max(found.ends):,}"
+    )
+    return {NAME: Verdict(REPRODUCED if holds else NOT_REPRODUCED, detail)}
