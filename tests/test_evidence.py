@@ -246,3 +246,40 @@ def test_plateau_vs_n_fits_the_archived_seeds_and_judges_the_exponent(
     assert "| 1,000 | 3 |" in table and "(extrapolated)" in table  # below the paper's N range
     assert f"· N^{exponent:.2f} steps of batch 32" in table and "bootstrap interval" in table
     assert render("verdict.plateau_vs_n", results).startswith(f"**{outcome}**")
+
+
+def test_robustness_rows_and_verdicts_on_hand_made_runs(tmp_path: Path) -> None:
+    results = hand_made_archive(tmp_path)  # the quickstart: 20 templates, three phases, final loss <= 0.03
+    shapes = {  # name -> (data and model config, final val/attr_loss, knowledge step or None)
+        "t1": ({"data": {"n_templates_train": 1}}, 4.0, 600),
+        "t2": ({"data": {"n_templates_train": 2}}, 0.1, 700),
+        "fixed": ({"data": {"n_templates_train": 16, "shuffle_sentences": False}}, 0.95 * BASELINE, None),
+        "hawk": ({"model": {"config": {"sequence_mixer": "hawk"}}}, 0.05, 650),
+    }
+    for name, (extra, loss, knowledge) in shapes.items():
+        for seed in range(3):
+            config = {"seed_everything": seed, "trainer": {"max_steps": 800, "val_check_interval": 10}}
+            config["data"] = {"n_individuals": 100, "batch_size": 4, **extra.get("data", {})}
+            config["model"] = extra.get("model", {})
+            plateau = {"start_step": 50, "end_step": 300 if knowledge else None, "knowledge_step": knowledge}
+            summary = {"steps": 800, "seed": seed, "baseline_attr_loss": BASELINE, "plateau": plateau,
+                       "final": {"val/attr_loss": loss + 0.01 * seed, "val/attr_acc": 0.5}}  # fmt: skip
+            write_run(
+                tmp_path / "rob" / f"s{seed}", f"{name}-seed={seed}", config, phase_curves(300, 800), summary
+            )
+    for seed in range(3):
+        archive([tmp_path / "rob" / f"s{seed}"], results / "robustness" / f"seed_{seed}")
+    table = render("robustness", results)
+    names = [line.split(" | ")[0] for line in table.splitlines()[2:] if line.startswith("| ")]
+    assert names == [
+        "| 1 template",
+        "| 2 templates",
+        "| 20 templates (the quickstart)",
+        "| 16 templates, fixed order",
+        "| 20 templates, Hawk",
+    ]
+    assert "| 16 templates, fixed order | 3 | 0/3 |" in table and "| 2 templates | 3 | 3/3 |" in table
+    assert render("verdict.templates_robust", results) == "**reproduced** (2 templates: 3/3 seeds)"
+    assert render("verdict.one_template_no_generalisation", results).startswith("**reproduced**")
+    assert render("verdict.fixed_order_never_learns", results).startswith("**reproduced**")
+    assert render("verdict.hawk_three_phases", results).startswith("**reproduced**")

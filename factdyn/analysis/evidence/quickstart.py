@@ -125,13 +125,19 @@ def hallucination_table(results: Path) -> str:
     return markdown_table(["quantity", f"mean ± s.d. over {seeds_line(runs)} (per seed)"], body)
 
 
+THREE_PHASES = "phase 1, a plateau and a knowledge phase, in that order,"
+
+
+def shows_three_phases(info: RunInfo) -> bool | None:
+    """Whether the run went through phase 1, a plateau and knowledge, in that order (``None``: no phase
+    record)."""
+    s, e, k = plateau_start(info), plateau_end(info), knowledge_step(info)
+    return None if info.phases is None else (None not in (s, e, k) and s < e < k)
+
+
 def verdicts(results: Path) -> dict[str, Verdict]:
     """The claims of §1 (three phases) and §4 (hallucinations) judged on the archived seeds."""
     runs = experiment(results).runs()
-
-    def three_phases(i: RunInfo) -> bool | None:
-        s, e, k = plateau_start(i), plateau_end(i), knowledge_step(i)
-        return None if i.phases is None else (None not in (s, e, k) and s < e < k)
 
     def above_baseline(i: RunInfo) -> bool | None:
         final, base = i.final("unseen/attr_loss"), i.baseline
@@ -141,9 +147,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         return value_at(i, "unseen/attr_loss", plateau_end(i))
 
     return {
-        "three_phases": holds_in_every_seed(
-            per_seed(runs, three_phases), "phase 1, a plateau and a knowledge phase, in that order,"
-        ),
+        "three_phases": holds_in_every_seed(per_seed(runs, shows_three_phases), THREE_PHASES),
         "unseen_above_baseline": holds_in_every_seed(
             per_seed(runs, above_baseline), "the final unseen loss above the baseline"
         ),

@@ -14,6 +14,7 @@ from factdyn.analysis.evidence import (
     knowledge_panel,
     plateau_vs_n,
     quickstart,
+    robustness,
     summary,
     toy,
 )
@@ -31,6 +32,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "patching": attention.patching_table,
     "distributions": distributions.table,
     "toy": toy.table,
+    "robustness": robustness.table,
     "panel_samplers": knowledge_panel.samplers_table,
     "panel_finetuning": knowledge_panel.finetuning_table,
     "finetuning": finetuning.table,
