@@ -7,8 +7,14 @@ cd "$(dirname "$0")/.."
 FACTDYN=${FACTDYN:-factdyn}
 experiments=("$@")
 ((${#experiments[@]})) || for d in results/*/; do experiments+=("$(basename "$d")"); done
-# The patching figure compares with the unpatched reference runs, which are the quickstart's.
-inputs_for() { case $1 in patching) echo "results/patching results/quickstart" ;; *) echo "results/$1" ;; esac; }
+# The patching figure compares with the unpatched reference runs, which are the quickstart's; the
+# distributions and robustness figures with the quickstart as their uniform / 20-template reference.
+inputs_for() {
+  case $1 in
+    patching | distributions | robustness) echo "results/$1 results/quickstart" ;;
+    *) echo "results/$1" ;;
+  esac
+}
 for experiment in "${experiments[@]}"; do
   # shellcheck disable=SC2046
   $FACTDYN report $(inputs_for "$experiment") --out "reports/$experiment" --title "$experiment (results/$experiment)"
