@@ -162,9 +162,13 @@ def test_distribution_table_and_verdicts_pair_each_sampler_with_uniform_by_seed(
                 "plateau": {"start_step": 50, "end_step": end, "knowledge_step": end + 300},
                 "final": {"val/attr_loss": loss, "val/attr_acc": 0.9},
             }
-            write_run(
-                tmp_path / "dist" / f"s{seed}", f"{name}-seed={seed}", config, phase_curves(end, 800), summary
-            )
+            curves = phase_curves(end, 800)
+            if name == "zipf06":  # two buckets: the head leaves its plateau 100 steps before the tail
+                for k, bucket_end in enumerate((end - 50, end + 50)):
+                    bucket = phase_curves(bucket_end, 800)
+                    curves[f"val/attr_loss/bucket_{k}"] = bucket["val/attr_loss"]
+                    curves[f"val/attr_acc/bucket_{k}"] = bucket["val/attr_acc"]
+            write_run(tmp_path / "dist" / f"s{seed}", f"{name}-seed={seed}", config, curves, summary)
     for seed in range(3):
         archive([tmp_path / "dist" / f"s{seed}"], results / "distributions" / f"seed_{seed}")
     table = render("distributions", results)
@@ -185,6 +189,11 @@ def test_distribution_table_and_verdicts_pair_each_sampler_with_uniform_by_seed(
     assert render("verdict.warmup_shortens_plateau", results).startswith("**reversed**")
     assert render("verdict.warmup_lowers_final_loss", results).startswith("**reproduced**")
     assert render("verdict.celebrities_shorten_plateau", results) == "not measured on the current config yet"
+    buckets = render("distribution_buckets", results)
+    assert "| uniform | 0 | 320 ± 20 (300, 340, 320) | – | – | – |" in buckets
+    # Zipf α 0.6's curves: the whole at 200/230/210, bucket 0 at 150/180/160, bucket 1 (middle and tail)
+    # at 250/280/260.
+    assert "| Zipf α 0.6 | 2 | 213 ± 15 (200, 230, 210) | 163 ± 15 (150, 180, 160) | 263 ± 15" in buckets
 
 
 def write_panel(run_dir: Path, thresholds: tuple[int, int], buckets=(0, 0), roles=("train", "train")) -> None:

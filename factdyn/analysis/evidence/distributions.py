@@ -23,6 +23,7 @@ from factdyn.analysis.evidence.archive_view import (
 from factdyn.analysis.evidence.verdicts import Verdict, compare
 from factdyn.analysis.report.measures import final, knowledge_step, plateau_end
 from factdyn.analysis.report.run_info import RunInfo
+from factdyn.dynamics.phases import detect_phases
 
 NAME = "distributions"
 UNIFORM_SOURCE = "quickstart"
@@ -98,6 +99,63 @@ def table(results: Path) -> str:
         f"\n\nMean ± s.d. over {seeds} (each seed's plateau end in brackets); uniform is the quickstart "
         f"(`results/{UNIFORM_SOURCE}`), the others `results/{NAME}`. The plateau end is the first of two "
         "evaluations below 0.9 × the baseline, on held-out templates of individuals drawn uniformly."
+    )
+    return markdown_table(header, body) + note
+
+
+BUCKET_LOSS, BUCKET_ACC = "val/attr_loss/bucket_{}", "val/attr_acc/bucket_{}"
+
+
+def n_buckets(info: RunInfo) -> int:
+    """The frequency buckets a run logged (``BucketMetrics``; 0 for a sampler without buckets)."""
+    k = 0
+    while info.curve(BUCKET_LOSS.format(k)) is not None:
+        k += 1
+    return k
+
+
+def bucket_plateau_end(which: str) -> Callable[[RunInfo], float | None]:
+    """The plateau end of one bucket's held-out loss (``head``: bucket 0, the most frequently drawn;
+    ``middle``: bucket n // 2; ``tail``: the last), by the phase detector's default thresholds on that
+    bucket's curve; ``None`` without buckets or when that curve never leaves the plateau."""
+
+    def value(info: RunInfo) -> float | None:
+        n = n_buckets(info)
+        if n < 2 or info.baseline is None:
+            return None
+        k = {"head": 0, "middle": n // 2, "tail": n - 1}[which]
+        loss, acc = info.curve(BUCKET_LOSS.format(k)), info.curve(BUCKET_ACC.format(k))
+        phases = detect_phases(loss[0], loss[1], info.baseline, None if acc is None else acc[1])
+        return None if phases.plateau_end_step is None else float(phases.plateau_end_step)
+
+    return value
+
+
+BUCKET_COLUMNS = (
+    ("whole population", plateau_end),
+    ("head bucket", bucket_plateau_end("head")),
+    ("middle bucket", bucket_plateau_end("middle")),
+    ("tail bucket", bucket_plateau_end("tail")),
+)
+
+
+def bucket_table(results: Path) -> str:
+    """Issue 16 (d): the plateau end of each frequency bucket's held-out loss, with the whole one's."""
+    rows = settings(results)
+    if set(rows) <= {UNIFORM}:
+        return Experiment(results, NAME).missing(HOW)
+    body = []
+    for label, runs in rows.items():
+        cells = [stat_text(per_seed(runs, fn), ".0f") for _, fn in BUCKET_COLUMNS]
+        buckets = sorted({n_buckets(i) for i in runs})
+        body.append((label, ", ".join(map(str, buckets)), *cells))
+    header = ["sampler", "buckets", *(f"plateau end: {name} (step)" for name, _ in BUCKET_COLUMNS)]
+    note = (
+        "\n\nMean ± s.d. (per seed) over the seeds of the table above. Buckets are the sampler's "
+        "(`BucketMetrics`: Zipf frequency deciles, celebrities and the rest, the warm-up subset and the "
+        "rest; 0 the most frequent), each bucket's curve is its share of the same held-out evaluation, "
+        "and its plateau end is found by the phase detector's default thresholds; `–`: the curve never "
+        "left the plateau, or the sampler has no buckets."
     )
     return markdown_table(header, body) + note
 

@@ -31,6 +31,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "attention_statistics": attention.statistics_table,
     "patching": attention.patching_table,
     "distributions": distributions.table,
+    "distribution_buckets": distributions.bucket_table,
     "toy": toy.table,
     "robustness": robustness.table,
     "panel_samplers": knowledge_panel.samplers_table,
