@@ -2,7 +2,8 @@
 # The CPU campaign behind REPRODUCTION.md: each experiment on three seeds, archived into results/.
 #
 #   bash scripts/campaign_cpu.sh <experiment>... [-- extra factdyn fit arguments]
-#   experiments: quickstart patching finetuning toy distributions plateau_vs_n robustness   (or: all)
+#   experiments: quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop
+#                plateau_vs_n_constant   (or: all)
 #
 # Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign). A run
 # already archived in results/ is skipped, and so is one finished under $LOGS, so an interrupted campaign
@@ -24,6 +25,10 @@
 #   distributions Zipf α 0.4 / 0.6 / 0.8 / 1.0, celebrities, warm-up (configs/sweeps/campaign_distributions.yaml)
 #   plateau_vs_n  N = 1k ... 16k on one 8,000-step schedule (configs/sweeps/campaign_plateau_vs_n.yaml)
 #   robustness    templates 1 ... 16, fixed order, Hawk (configs/sweeps/campaign_robustness.yaml)
+#   finetuning_drop  issue 16 (e): 125 new people, replay 0 and 1/4, with AdamW's moments kept
+#                 (model.init_optimizer_state) or fresh, at the fine-tuning lr and at 1/10 of it
+#   plateau_vs_n_constant  issue 16 (c): plateau end vs N with a constant learning rate after the warm-up
+#                 (configs/sweeps/campaign_plateau_vs_n_constant.yaml)
 # Sweep experiments skip runs archived in results/<experiment> (factdyn sweep --skip-archived).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,14 +40,16 @@ THREADS=${THREADS:-1}
 FACTDYN=${FACTDYN:-factdyn}
 REFS=${REFS:-"0 250 500 750 2000"}
 FINETUNE_RUNS="125:0 125:0.25 125:0.0625 32:0 500:0"   # new people : replay weight
+# replay weight : keep AdamW's moments : lr (fresh moments at the config's 2e-4 are finetuning's runs)
+DROP_RUNS="0:false:2e-5 0.25:false:2e-5 0:true:2e-4 0.25:true:2e-4 0:true:2e-5 0.25:true:2e-5"
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 experiments=()
 while (($#)) && [[ $1 != -- ]]; do experiments+=("$1"); shift; done
 [[ ${1:-} == -- ]] && shift
 extra=("$@")
-[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness)
-((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness | all)" >&2; exit 2; }
+[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant)
+((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant | all)" >&2; exit 2; }
 
 finished() { [[ -f "$1/summary.json" ]]; }
 archived() { [[ -f "results/$1/archive.json" ]]; }   # archived <experiment>/seed_<s>/<run>
@@ -87,6 +94,21 @@ run_finetune() {
     --trainer.logger.init_args.save_dir "$LOGS/finetuning" --trainer.logger.init_args.name "$name" \
     --trainer.logger.init_args.version 0 --trainer.enable_progress_bar false "${extra[@]}" \
     >"$LOGS/finetuning/$name.log" 2>&1
+}
+
+run_drop() {  # run_drop <seed> <replay weight> <keep moments> <lr>
+  local seed=$1 weight=$2 moments=$3 lr=$4 name
+  name="ft-new=125-replay=$weight-moments=$moments-lr=$lr-seed=$seed"
+  finished "$LOGS/finetuning_drop/$name/version_0" && return 0
+  archived "finetuning_drop/seed_$seed/$name" && return 0
+  mkdir -p "$LOGS/finetuning_drop"
+  $FACTDYN fit --config configs/quickstart.yaml --config configs/experiments/finetune.yaml \
+    --model.init_checkpoint "$(reference_dir "$seed")/checkpoints/last.ckpt" \
+    --model.init_optimizer_state "$moments" --model.lr "$lr" \
+    --data.n_new 125 --data.sampler.replay_weight "$weight" --seed_everything "$seed" \
+    --trainer.logger.init_args.save_dir "$LOGS/finetuning_drop" --trainer.logger.init_args.name "$name" \
+    --trainer.logger.init_args.version 0 --trainer.enable_progress_bar false "${extra[@]}" \
+    >"$LOGS/finetuning_drop/$name.log" 2>&1
 }
 
 TOY_RUNS="32:0 128:0 512:0 128:0.5 128:0.125 128:0.03125"
@@ -149,10 +171,22 @@ for experiment in "${experiments[@]}"; do
         for spec in $FINETUNE_RUNS; do spawn run_finetune "$seed" "${spec%%:*}" "${spec##*:}"; done
       done; wait
       archive_seeds finetuning "$LOGS/finetuning/ft-*-seed=SEED" ;;
+    finetuning_drop)
+      for seed in $SEEDS; do
+        for spec in $DROP_RUNS; do
+          IFS=: read -r weight moments lr <<<"$spec"
+          archived "finetuning_drop/seed_$seed/ft-new=125-replay=$weight-moments=$moments-lr=$lr-seed=$seed" \
+            || { spawn run_reference "$seed" checkpoints; break; }
+        done
+      done; wait
+      for seed in $SEEDS; do
+        for spec in $DROP_RUNS; do IFS=: read -r weight moments lr <<<"$spec"; spawn run_drop "$seed" "$weight" "$moments" "$lr"; done
+      done; wait
+      archive_seeds finetuning_drop "$LOGS/finetuning_drop/ft-*-seed=SEED" ;;
     toy)
       for seed in $SEEDS; do spawn run_toy "$seed"; done; wait
       archive_seeds toy "$LOGS/toy/seed_SEED/toy" ;;
-    distributions|plateau_vs_n|robustness)
+    distributions|plateau_vs_n|robustness|plateau_vs_n_constant)
       $FACTDYN sweep "configs/sweeps/campaign_$experiment.yaml" --parallel "$JOBS" --threads "$THREADS" \
         --save-dir "$LOGS/sweeps" --skip-archived "results/$experiment" || true
       archive_seeds "$experiment" "$LOGS/sweeps/campaign_$experiment/*-seed=SEED" ;;
