@@ -76,6 +76,15 @@ def stat_text(values: PerSeed, fmt: str = ".3g", per_seed_values: bool = True) -
     return f"{stat.mean:{fmt}} ± {stat.sd:{fmt}}"
 
 
+Column = tuple[str, Callable[[RunInfo], float | None], str, bool]
+"""A table column: (header, measure of a run, number format, whether every seed's value is printed)."""
+
+
+def row_cells(runs: Sequence[RunInfo], columns: Sequence[Column]) -> list[str]:
+    """One table row's cells: each column's measure over the seeds of ``runs``."""
+    return [stat_text(per_seed(runs, fn), fmt, per_seed_values=each) for _, fn, fmt, each in columns]
+
+
 def value_at(info: RunInfo, tag: str, step: float | None) -> float | None:
     """The logged ``tag`` at the evaluation nearest ``step`` (``None`` when either is missing)."""
     curve = info.curve(tag)

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from factdyn.analysis.evidence.archive_view import (
+    Column,
     Experiment,
     PerSeed,
     markdown_table,
     per_seed,
+    row_cells,
     seeds_line,
     stat_text,
 )
@@ -76,13 +78,12 @@ def settings(results: Path) -> dict[str, list[RunInfo]]:
     return dict(sorted(out.items(), key=lambda item: _order(item[0])))
 
 
-COLUMNS: tuple[tuple[str, Callable[[RunInfo], float | None], str, bool], ...] = (
+COLUMNS: tuple[Column, ...] = (
     ("plateau end (step)", plateau_end, ".0f", True),
     ("knowledge: loss below 10 % of the baseline (step)", knowledge_step, ".0f", False),
     ("final `val/attr_loss`", final("val/attr_loss"), ".3f", False),
     ("final `val/attr_acc`", final("val/attr_acc"), ".3f", False),
 )
-"""(header, measure, format, whether every seed's value is printed)."""
 
 
 def table(results: Path) -> str:
@@ -91,7 +92,7 @@ def table(results: Path) -> str:
         return Experiment(results, NAME).missing(HOW)
     body = []
     for label, runs in rows.items():
-        cells = [stat_text(per_seed(runs, fn), fmt, per_seed_values=each) for _, fn, fmt, each in COLUMNS]
+        cells = row_cells(runs, COLUMNS)
         body.append((label, str(len(runs)), *cells))
     header = ["sampler", "seeds", *(name for name, *_ in COLUMNS)]
     seeds = seeds_line([i for runs in rows.values() for i in runs])

@@ -18,10 +18,12 @@ from pathlib import Path
 from factdyn import run_layout
 from factdyn.analysis.evidence import distributions, finetuning
 from factdyn.analysis.evidence.archive_view import (
+    Column,
     Experiment,
     PerSeed,
     markdown_table,
     per_seed,
+    row_cells,
     seeds_line,
     stat_text,
 )
@@ -96,7 +98,7 @@ def sampler_settings(results: Path) -> dict[str, list[RunInfo]]:
     return {label: runs for label, runs in rows.items() if runs}
 
 
-SAMPLER_COLUMNS: tuple[tuple[str, Callable[[RunInfo], float | None], str, bool], ...] = (
+SAMPLER_COLUMNS: tuple[Column, ...] = (
     ("50 % point, whole panel (exposures)", half_known(), ".3g", True),
     ("50 % point, head bucket", _bucket("head"), ".3g", True),
     ("50 % point, tail bucket", _bucket("tail"), ".3g", False),
@@ -111,7 +113,7 @@ def samplers_table(results: Path) -> str:
         return Experiment(results, distributions.NAME).missing(HOW)
     body = []
     for label, runs in rows.items():
-        cells = [stat_text(per_seed(runs, fn), f, per_seed_values=each) for _, fn, f, each in SAMPLER_COLUMNS]
+        cells = row_cells(runs, SAMPLER_COLUMNS)
         body.append((label, str(len(runs)), *cells))
     header = ["sampler", "seeds with a panel", *(name for name, *_ in SAMPLER_COLUMNS)]
     seeds = seeds_line([i for runs in rows.values() for i in runs])

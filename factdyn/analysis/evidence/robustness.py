@@ -4,15 +4,15 @@ itself (20 templates, shuffled, attention: ``results/quickstart``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from factdyn.analysis.evidence.archive_view import (
+    Column,
     Experiment,
     markdown_table,
     per_seed,
+    row_cells,
     seeds_line,
-    stat_text,
 )
 from factdyn.analysis.evidence.quickstart import THREE_PHASES, shows_three_phases
 from factdyn.analysis.evidence.verdicts import (
@@ -74,14 +74,13 @@ def _phases_shown(info: RunInfo) -> float | None:
     return None if shown is None else float(shown)
 
 
-COLUMNS: tuple[tuple[str, Callable[[RunInfo], float | None], str, bool], ...] = (
+COLUMNS: tuple[Column, ...] = (
     ("plateau end (step)", plateau_end, ".0f", True),
     ("knowledge: loss below 10 % of the baseline (step)", knowledge_step, ".0f", False),
     ("final `val/attr_loss` (held-out templates)", final("val/attr_loss"), ".3f", True),
     ("final `val/attr_acc`", final("val/attr_acc"), ".3f", False),
     ("final `train/attr_loss` (training templates)", final("train/attr_loss"), ".3f", False),
 )
-"""(header, measure, format, whether every seed's value is printed)."""
 
 
 def table(results: Path) -> str:
@@ -92,7 +91,7 @@ def table(results: Path) -> str:
     for shape, runs in rows.items():
         phases = per_seed(runs, _phases_shown)
         shown = sum(1 for v in phases.values() if v)
-        cells = [stat_text(per_seed(runs, fn), f, per_seed_values=each) for _, fn, f, each in COLUMNS]
+        cells = row_cells(runs, COLUMNS)
         name = label(shape) + (" (the quickstart)" if shape == REFERENCE else "")
         body.append((name, str(len(runs)), f"{shown}/{len(phases)}", *cells))
     header = ["training data and mixer", "seeds", "three phases", *(name for name, *_ in COLUMNS)]
