@@ -113,6 +113,30 @@ def test_the_tables_are_built_once_and_follow_the_model_across_dtypes() -> None:
     assert net(idx).dtype == torch.float64
 
 
+def test_rotary_fused_attention_stays_in_the_kernel_under_bf16_autocast(monkeypatch) -> None:
+    """The fused path with rotary calls scaled_dot_product_attention once a layer, with q, k and v of one
+    dtype (the tables follow q's), and never writes the softmax out."""
+    from torch.nn import functional
+
+    calls: list[tuple[torch.dtype, ...]] = []
+    sdpa = functional.scaled_dot_product_attention
+
+    def counted(q, k, v, **kwargs):
+        calls.append((q.dtype, k.dtype, v.dtype))
+        return sdpa(q, k, v, **kwargs)
+
+    def no_softmax(*args, **kwargs):
+        raise AssertionError("the fused path wrote the softmax out")
+
+    monkeypatch.setattr(functional, "scaled_dot_product_attention", counted)
+    monkeypatch.setattr(functional, "softmax", no_softmax)
+    net = model("rotary")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = net(torch.randint(0, 50, (2, 9)))
+    assert calls == [(torch.bfloat16,) * 3] * SHAPE["n_layer"]
+    assert logits.isfinite().all()
+
+
 def test_hawk_takes_learned_or_no_positions() -> None:
     hawk = dict(sequence_mixer="hawk")
     assert "transformer.wpe.weight" in model("learned", **hawk).state_dict()
