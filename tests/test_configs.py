@@ -40,6 +40,14 @@ def assert_sampler_is_the_named_one(sampler: Any, *paths: Path) -> None:
             assert getattr(sampler, key) == value, key
 
 
+def named_model_config(*paths: Path) -> dict[str, Any]:
+    """The ``model.config`` fields the configs set (a later file wins)."""
+    found: dict[str, Any] = {}
+    for path in paths:
+        found |= ((yaml.safe_load(path.read_text()) or {}).get("model") or {}).get("config") or {}
+    return found
+
+
 @pytest.mark.parametrize("path", BASE_CONFIGS, ids=lambda p: p.name)
 def test_base_config_instantiates(path: Path, tmp_path: Path) -> None:
     cli = cli_main(["--config", str(path), "--trainer.logger.init_args.save_dir", str(tmp_path)], run=False)
@@ -63,6 +71,8 @@ def test_composable_config_instantiates_on_top_of_tiny(path: Path, tmp_path: Pat
         run=False,
     )
     assert_sampler_is_the_named_one(cli.datamodule.sampler, TINY, path)
+    for key, value in named_model_config(TINY, path).items():
+        assert getattr(cli.model.config, key) == value, f"model.config.{key} of {path.name}"
 
 
 def test_named_sampler_reads_the_yaml() -> None:
@@ -71,6 +81,7 @@ def test_named_sampler_reads_the_yaml() -> None:
 
     assert named_sampler(TINY) == (Uniform, {})
     assert named_sampler(TINY, CONFIGS / "experiments" / "zipf.yaml") == (Zipf, {"alpha": 0.6})
+    assert named_model_config(TINY, CONFIGS / "experiments" / "rotary.yaml")["positions"] == "rotary"
 
 
 def test_every_config_is_covered() -> None:

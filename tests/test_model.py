@@ -1,4 +1,6 @@
-"""The Transformer: config validation, parameter counts, fused vs explicit attention, hook points."""
+"""The Transformer: config validation, parameter counts, fused vs explicit attention, hook points.
+
+Position choices of their own (relative scores, parameters, checkpoints, runs) are in test_positions.py."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import pytest
 import torch
 
 from factdyn.model import (
+    POSITIONS,
     Transformer,
     TransformerConfig,
     hook_points,
@@ -15,13 +18,19 @@ from factdyn.model import (
 )
 
 
-def tiny(attention: str = "fused") -> Transformer:
+def tiny(attention: str = "fused", positions: str = "learned") -> Transformer:
     torch.manual_seed(0)
-    return Transformer(
-        TransformerConfig(
-            vocab_size=50, max_seq_len=16, n_layer=2, n_head=2, d_model=16, d_mlp=32, attention=attention
-        )
+    config = TransformerConfig(
+        vocab_size=50,
+        max_seq_len=16,
+        n_layer=2,
+        n_head=2,
+        d_model=16,
+        d_mlp=32,
+        attention=attention,
+        positions=positions,
     )
+    return Transformer(config)
 
 
 def test_paper_size_matches_the_paper() -> None:
@@ -32,8 +41,9 @@ def test_paper_size_matches_the_paper() -> None:
     assert model.config.d_head == 64
 
 
-def test_both_attention_paths_give_same_outputs_and_gradients() -> None:
-    fused, explicit = tiny("fused"), tiny("explicit")
+@pytest.mark.parametrize("positions", POSITIONS)
+def test_both_attention_paths_give_same_outputs_and_gradients(positions: str) -> None:
+    fused, explicit = tiny("fused", positions), tiny("explicit", positions)
     explicit.load_state_dict(fused.state_dict())
     idx = torch.randint(0, 50, (3, 12))
     out_f, out_e = fused(idx), explicit(idx)
@@ -79,8 +89,23 @@ def test_replacing_a_pattern_changes_the_output_and_hooks_clean_up_on_error() ->
         ({"n_layer": 0}, "model.config.n_layer: an integer >= 1, got 0"),
         ({"dropout": 1.5}, r"model.config.dropout: a number in \[0, 1\), got 1.5"),
         ({"attention": "flash"}, "model.config.attention: one of 'fused', 'explicit', got 'flash'"),
+        (
+            {"positions": "alibi"},
+            "model.config.positions: one of 'learned', 'rotary', 'none', got 'alibi'",
+        ),
+        (
+            {"positions": "rotary", "d_model": 15, "n_head": 5},
+            r"model.config.positions: 'learned' or 'none' with an odd head size d_model / n_head = 3 .*"
+            "got 'rotary'",
+        ),
+        (
+            {"positions": "rotary", "sequence_mixer": "hawk"},
+            "model.config.positions: 'learned' or 'none' with model.config.sequence_mixer 'hawk'"
+            ".*got 'rotary'",
+        ),
     ],
 )
 def test_bad_model_config_names_the_field(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TransformerConfig(vocab_size=50, max_seq_len=16, d_model=16, **kwargs)
+    with pytest.raises(ValueError, match=message) as err:
+        TransformerConfig(**{"vocab_size": 50, "max_seq_len": 16, "d_model": 16, **kwargs})
+    assert "\n" not in str(err.value)

@@ -19,6 +19,7 @@ from factdyn.interp.patching import (
     patched_attention,
 )
 from factdyn.model import (
+    POSITIONS,
     Transformer,
     TransformerConfig,
     hook_points,
@@ -31,9 +32,9 @@ from factdyn.training.module import FactLearner
 CONFIG = dict(vocab_size=40, max_seq_len=16, n_layer=2, n_head=2, d_model=16, d_mlp=32)
 
 
-def tiny_model(seed: int) -> Transformer:
+def tiny_model(seed: int, positions: str = "learned") -> Transformer:
     torch.manual_seed(seed)
-    return Transformer(TransformerConfig(**CONFIG))
+    return Transformer(TransformerConfig(**CONFIG, positions=positions))
 
 
 def loss_and_grads(model: nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -48,15 +49,17 @@ def loss_and_grads(model: nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, d
 IDX = torch.randint(3, 40, (3, 12), generator=torch.Generator().manual_seed(1))
 
 
-def test_own_patterns_leave_outputs_and_gradients_unchanged() -> None:
+@pytest.mark.parametrize("positions", POSITIONS)
+def test_own_patterns_leave_outputs_and_gradients_unchanged(positions: str) -> None:
     """Patching with the model's own weights: same outputs; same gradients as the stop-gradient model.
 
     The reference's pattern is a constant for the patched model (the paper's stop-gradient), so the exact
     invariant is: gradients equal those of the unpatched model whose patterns are detached. Parameters that
     feed no pattern (output head, final norm, last block's MLP, output projection and value rows) get exactly
-    their ordinary gradient; the query/key rows of every patched layer get none.
+    their ordinary gradient; the query/key rows of every patched layer get none. Positions reach the pattern
+    only through the scores, so this holds for every ``positions`` choice.
     """
-    model = tiny_model(0)
+    model = tiny_model(0, positions)
     reference = copy.deepcopy(model).eval().requires_grad_(False)
     logits, grads = loss_and_grads(model, IDX)
     detach = {name: (lambda pattern, hook: pattern.detach()) for name in pattern_hook_names(model)}
@@ -83,9 +86,12 @@ def test_own_patterns_leave_outputs_and_gradients_unchanged() -> None:
                 torch.testing.assert_close(grad[2 * d :], grads[name][2 * d :], atol=1e-6, rtol=1e-5)
 
 
-def test_another_reference_changes_outputs_and_gets_no_gradient() -> None:
-    model = tiny_model(0)
-    reference = tiny_model(1)  # trainable on purpose: the stop-gradient must come from patching itself
+@pytest.mark.parametrize("positions", POSITIONS)
+def test_another_reference_changes_outputs_and_gets_no_gradient(positions: str) -> None:
+    model = tiny_model(0, positions)
+    reference = tiny_model(
+        1, positions
+    )  # trainable on purpose: the stop-gradient must come from patching itself
     with torch.no_grad():  # sharpen its attention, far from the near-uniform patterns of an initial model
         for block in reference.blocks:
             block.attn.c_attn.weight[: CONFIG["d_model"]] *= 50.0

@@ -101,20 +101,22 @@ def test_pad_to_multiple_rounds_the_input_length_and_keeps_the_stream() -> None:
         BiographyDataModule(pad_to_multiple=0)
 
 
-def test_dynamic_compile_does_not_recompile_per_length() -> None:
+@pytest.mark.parametrize("positions", ["learned", "rotary", "none"])
+def test_dynamic_compile_does_not_recompile_per_length(positions: str) -> None:
+    """Also with rotary positions: the cos/sin tables are sliced to the symbolic length, not rebuilt."""
     from torch._dynamo.utils import counters
 
     from factdyn.model import Transformer, TransformerConfig
 
     torch._dynamo.reset()
     counters.clear()
-    net = Transformer(
-        TransformerConfig(vocab_size=50, max_seq_len=40, n_layer=1, n_head=2, d_model=16, d_mlp=32)
-    )
+    shape = dict(vocab_size=50, max_seq_len=40, n_layer=1, n_head=2, d_model=16, d_mlp=32)
+    net = Transformer(TransformerConfig(**shape, positions=positions))
     compiled = compile_model(net, dynamic=True, backend="eager")
     rng = np.random.default_rng(0)
     for length in (17, 23, 31, 19, 29, 37):
-        compiled(torch.from_numpy(rng.integers(0, 50, size=(4, length))))
+        tokens = torch.from_numpy(rng.integers(0, 50, size=(4, length)))
+        torch.testing.assert_close(compiled(tokens), net(tokens))
     assert counters["stats"]["unique_graphs"] == 1
     torch._dynamo.reset()
 

@@ -9,13 +9,17 @@ from factdyn.model.hooks import (
     require_pattern_hooks,
     run_with_patterns,
 )
+from factdyn.model.positions import POSITIONS, RotaryTable, apply_rotary
 from factdyn.model.transformer import Transformer, TransformerConfig
 
 __all__ = [
+    "POSITIONS",
     "HawkMixer",
     "HookPoint",
     "Transformer",
+    "RotaryTable",
     "TransformerConfig",
+    "apply_rotary",
     "hook_points",
     "hooks",
     "linear_scan",

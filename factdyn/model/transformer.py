@@ -1,7 +1,8 @@
 """A decoder-only Transformer in the style of nanoGPT, with named hook points on attention patterns.
 
-Architecture (choices the paper leaves open, see README): pre-norm blocks with RMSNorm, learned absolute
-position embeddings, GELU MLP, untied input/output embeddings, no biases, no dropout by default.
+Architecture (choices the paper leaves open, see README): pre-norm blocks with RMSNorm, GELU MLP, untied
+input/output embeddings, no biases, no dropout by default. ``positions`` (:mod:`factdyn.model.positions`):
+learned absolute embeddings ``wpe`` (the default), rotary on queries and keys (relative), or none.
 
 Two attention paths compute the same function:
 - ``fused``: ``torch.nn.functional.scaled_dot_product_attention`` (fast; never materialises the pattern);
@@ -9,7 +10,9 @@ Two attention paths compute the same function:
   through ``blocks.{i}.attn.hook_pattern``. A forward hook on that point can read the pattern, or return a
   tensor to replace it (attention patching).
 The explicit path runs whenever the config asks for it or any hook is attached to a pattern hook point, so
-recording and patching can never silently read nothing.
+recording and patching can never silently read nothing. Rotary turns q and k the same way on both paths,
+before the scores, so positions reach the pattern only through the scores and a replaced pattern replaces
+all of it.
 
 ``sequence_mixer: hawk`` replaces every attention block by Griffin's recurrent block
 (:mod:`factdyn.model.hawk`, the paper's mixer ablation); norms, MLP, embeddings and residual structure stay
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
 import torch
@@ -30,6 +33,7 @@ from torch import nn
 from factdyn.checks import require, require_choice, require_int, require_number
 from factdyn.model.hawk import HawkMixer, default_d_rnn
 from factdyn.model.hooks import HookPoint
+from factdyn.model.positions import POSITIONS, Positions, RotaryTable, RotaryTables, apply_rotary
 
 AttentionImpl = Literal["fused", "explicit"]
 SequenceMixer = Literal["attention", "hawk"]
@@ -44,7 +48,8 @@ class TransformerConfig:
     ``sequence_mixer`` picks the temporal-mixing block: ``attention`` (default) or ``hawk`` (Griffin's
     RG-LRU block); ``d_rnn`` is Hawk's recurrence width (``None``: about 4/3 d_model, a multiple of
     ``n_head``, which gives the block about attention's 4 d_model² parameters). ``attention`` (fused or
-    explicit softmax) only matters for attention.
+    explicit softmax) only matters for attention. ``positions``: ``learned`` absolute embeddings (default),
+    ``rotary`` (attention only, even head size) or ``none``.
     """
 
     vocab_size: int
@@ -67,6 +72,9 @@ class TransformerConfig:
     """``attention`` (the paper) or ``hawk`` (Griffin's RG-LRU block, the mixer ablation)."""
     d_rnn: int | None = None
     """Hawk's recurrence width (``None``: about 4/3 d_model, a multiple of ``n_head``)."""
+    positions: Positions = "learned"
+    """``learned`` (absolute embedding ``wpe``), ``rotary`` (RoPE on q and k, relative) or ``none``; a
+    checkpoint without this field was written with ``learned``."""
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_seq_len", "n_layer", "n_head", "d_model", "d_mlp"):
@@ -87,11 +95,34 @@ class TransformerConfig:
             f"null or a multiple of model.config.n_head = {self.n_head}",
             self.d_rnn,
         )
+        require_choice("model.config.positions", self.positions, POSITIONS)
+        if self.positions == "rotary":
+            # Rotary turns pairs of a head's dimensions; Hawk has no queries and keys to turn.
+            require(
+                self.sequence_mixer == "attention",
+                "model.config.positions",
+                "'learned' or 'none' with model.config.sequence_mixer 'hawk' (rotary acts on attention's "
+                "queries and keys)",
+                self.positions,
+            )
+            require(
+                self.d_head % 2 == 0,
+                "model.config.positions",
+                f"'learned' or 'none' with an odd head size d_model / n_head = {self.d_head} (rotary turns "
+                "pairs of dimensions)",
+                self.positions,
+            )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TransformerConfig:
         """A config from a mapping that may hold other keys too (they are ignored)."""
         return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every field that has a default, with it: what a checkpoint written before that field existed
+        was built with (``positions: learned``, ``sequence_mixer: attention``)."""
+        return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
     @classmethod
     def weight_fields(cls) -> tuple[str, ...]:
@@ -143,12 +174,15 @@ class CausalSelfAttention(nn.Module):
     def uses_explicit_path(self) -> bool:
         return self.explicit or self.hook_pattern.has_hooks() or self.hook_attn_scores.has_hooks()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rotary: RotaryTables | None = None) -> torch.Tensor:
+        """``rotary``: the (T, d_head) cos and sin tables when positions are rotary, else ``None``."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         q = q.view(B, T, self.n_head, self.d_head).transpose(1, 2)  # (B, H, T, d_head)
         k = k.view(B, T, self.n_head, self.d_head).transpose(1, 2)
         v = v.view(B, T, self.n_head, self.d_head).transpose(1, 2)
+        if rotary is not None:
+            q, k = apply_rotary(q, *rotary), apply_rotary(k, *rotary)
         if self.uses_explicit_path():
             scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.d_head))
             causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
@@ -192,8 +226,10 @@ class Block(nn.Module):
     def mixer(self) -> nn.Module:
         return self.attn if hasattr(self, "attn") else self.hawk
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.mixer(self.ln_1(x))
+    def forward(self, x: torch.Tensor, rotary: RotaryTables | None = None) -> torch.Tensor:
+        """``rotary``: attention's cos/sin tables (``None`` unless positions are rotary; never for Hawk)."""
+        h = self.ln_1(x)
+        x = x + (self.attn(h, rotary) if hasattr(self, "attn") else self.hawk(h))
         return x + self.mlp(self.ln_2(x))
 
 
@@ -203,15 +239,21 @@ class Transformer(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
         self.config = config
+        # Only ``learned`` has ``wpe``; the modules keep their order, so a learned model's initial weights
+        # for a given seed are those it had before positions became a choice.
+        embeddings = dict(wte=nn.Embedding(config.vocab_size, config.d_model))
+        if config.positions == "learned":
+            embeddings["wpe"] = nn.Embedding(config.max_seq_len, config.d_model)
         self.transformer = nn.ModuleDict(
             dict(
-                wte=nn.Embedding(config.vocab_size, config.d_model),
-                wpe=nn.Embedding(config.max_seq_len, config.d_model),
+                **embeddings,
                 drop=nn.Dropout(config.dropout),
                 h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
                 ln_f=RMSNorm(config.d_model),
             )
         )
+        # One table for every layer; not in the state dict (non-persistent buffers).
+        self.rotary = RotaryTable(config.d_head, config.max_seq_len) if config.positions == "rotary" else None
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.apply(self._init_weights)
         # GPT-2 scaled init of the residual projections keeps the residual stream's variance flat in depth.
@@ -232,8 +274,9 @@ class Transformer(nn.Module):
         """Parameter count; ``non_embedding`` leaves out token/position embeddings and the output head."""
         n = sum(p.numel() for p in self.parameters())
         if non_embedding:
-            n -= self.transformer.wte.weight.numel() + self.transformer.wpe.weight.numel()
-            n -= self.lm_head.weight.numel()
+            n -= self.transformer.wte.weight.numel() + self.lm_head.weight.numel()
+            if "wpe" in self.transformer:
+                n -= self.transformer.wpe.weight.numel()
         return n
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
@@ -244,10 +287,13 @@ class Transformer(nn.Module):
         B, T = idx.shape
         if T > self.config.max_seq_len:
             raise ValueError(f"sequence length {T} exceeds model.max_seq_len={self.config.max_seq_len}")
-        pos = torch.arange(T, dtype=torch.long, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        x = self.transformer.wte(idx)
+        if "wpe" in self.transformer:
+            x = x + self.transformer.wpe(torch.arange(T, dtype=torch.long, device=idx.device))
+        x = self.transformer.drop(x)
+        rotary = self.rotary(T) if self.rotary is not None else None  # sliced once, shared by every layer
         for block in self.transformer.h:
-            x = block(x)
+            x = block(x, rotary)
         return self.transformer.ln_f(x)
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:

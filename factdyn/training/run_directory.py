@@ -19,6 +19,7 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.utilities import rank_zero_warn
 
 from factdyn.checks import ConfigError
+from factdyn.model import TransformerConfig
 from factdyn.run_layout import (
     CHECKPOINT_GLOB,
     EVENTS_GLOB,
@@ -122,6 +123,11 @@ def checkpoint_point(path: Path, checkpoint: dict[str, Any], run_dir: Path | Non
         section: dict(checkpoint.get(key) or {})
         for section, key in (("model", "hyper_parameters"), ("data", "datamodule_hyper_parameters"))
     }
+    config = hparams["model"].get("config")
+    if isinstance(config, Mapping):
+        # A field added after the checkpoint was written held its default there (``positions: learned``):
+        # compared as such, ``--model.config.positions rotary`` on an older run is refused in one line.
+        hparams["model"]["config"] = {**TransformerConfig.defaults(), **config}
     return ResumePoint(path, int(checkpoint.get("global_step", 0)), run_dir, hparams)
 
 

@@ -78,6 +78,9 @@ model | d_rnn not a multiple of n_head | --model.config.d_rnn 3 | model.config.d
 model | dropout >= 1 | --model.config.dropout 1.5 | model.config.dropout ; [0, 1)
 model | unknown attention | --model.config.attention flash | model.config.attention ; fused ; explicit
 model | unknown sequence_mixer | --model.config.sequence_mixer lstm | model.config.sequence_mixer ; attention ; hawk
+model | unknown positions | --model.config.positions alibi | model.config.positions ; learned ; rotary ; none
+model | rotary with an odd head size | --model.config.positions rotary --model.config.n_head 16 | model.config.positions ; odd head size
+model | rotary with hawk | --model.config.positions rotary --model.config.sequence_mixer hawk | model.config.positions ; 'learned' or 'none'
 model | lr negative | --model.lr -1 | model.lr ; > 0
 model | lr zero | --model.lr 0 | model.lr ; > 0
 model | lr not a number | --model.lr fast | model.lr ; number
