@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import yaml
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from factdyn.callbacks.attention_statistics import heatmap_figure
-from factdyn.callbacks.tensorboard_hparams import final_metrics
+from factdyn.callbacks.tensorboard_hparams import TensorBoardHparams, final_metrics
 from factdyn.callbacks.tensorboard_layout import paper_layout
+from factdyn.data.samplers import Celebrities
+from tests.helpers.fake_trainer import FakeTrainer
 from tests.helpers.tensorboard_server import tensorboard_server
 
 LOSS = "attribute loss (paper Fig. 2, 5)"
@@ -61,6 +67,27 @@ def test_a_fine_tuning_run_gets_its_own_prefixes_in_layout_and_metrics() -> None
         "ft_new/attr_loss",
         "ft_new/attr_acc",
     ]
+
+
+@pytest.mark.parametrize("default_hp_metric", [False, True])
+def test_lightnings_placeholder_hp_metric_is_warned_about(tmp_path: Path, default_hp_metric: bool) -> None:
+    """With ``default_hp_metric`` on, Lightning writes an hparams record of its own: the run says so."""
+    logger = TensorBoardLogger(tmp_path, name="run", default_hp_metric=default_hp_metric)
+    data = SimpleNamespace(hparams={"seed": 3}, sampler=Celebrities(5, 2.0), eval_set_names=lambda: ["val"])
+    trainer = FakeTrainer(datamodule=data)
+    trainer.__dict__.update(loggers=[logger], callbacks=[], max_steps=8, is_global_zero=True)
+    module = SimpleNamespace(hparams={"lr": 0.01}, metric_names=lambda sets: ["val/attr_loss"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TensorBoardHparams().on_fit_start(trainer, module)
+    assert any("default_hp_metric" in str(w.message) for w in caught) == default_hp_metric
+    assert logger.hparams == {
+        "max_steps": 8,
+        "sampler": {
+            "class_path": "factdyn.data.samplers.frequency.Celebrities",
+            "init_args": {"n_celebrities": 5, "weight": 2.0},
+        },
+    }
 
 
 def test_attention_figure_gives_shares_and_entropy_separate_colour_scales() -> None:

@@ -5,8 +5,9 @@ Written with the hparams plugin's own records (experiment, session start, sessio
 ``TensorBoardLogger.log_hyperparams(params, metrics)``: that also logs each metric's placeholder value as a
 scalar point (Lightning issue #4030), which would put a false first point on ``val/attr_loss``. The metric
 columns need no values here: TensorBoard shows the last point of each named scalar tag, which the run
-logs anyway. ``default_hp_metric`` must stay off (factdyn's default): with it, Lightning writes a second
-experiment record with a placeholder ``hp_metric``, and TensorBoard shows one of the two.
+logs anyway. ``default_hp_metric`` should stay off (factdyn's default): with it, Lightning logs a constant
+``hp_metric = -1`` and writes hparams records of its own after this callback's (TensorBoard reads the first
+of a run's, this callback's, with either of its loaders: checked by hand on TensorBoard 2.21).
 """
 
 from __future__ import annotations
@@ -145,10 +146,15 @@ class TensorBoardHparams(Callback):
         extra = {"max_steps": trainer.max_steps}
         if sampler is not None:
             extra["sampler"] = sampler_record(sampler)
-        for logger in trainer.loggers:
-            # Before Lightning's own log_hyperparams (after on_fit_start), which writes hparams.yaml.
-            logger.log_hyperparams(extra)
         loggers = tensorboard_loggers(trainer)
+        for logger in trainer.loggers:
+            # Before Lightning's own log_hyperparams (after on_fit_start), which writes hparams.yaml. Not
+            # through log_hyperparams for TensorBoard: with default_hp_metric on, that would write one more
+            # hparams record, ahead of this callback's.
+            if logger in loggers:
+                logger.hparams.update(extra)
+            else:
+                logger.log_hyperparams(extra)
         if not loggers or not trainer.is_global_zero:
             return
         values = run_hparams(trainer, pl_module)
@@ -156,16 +162,19 @@ class TensorBoardHparams(Callback):
         metrics = final_metrics(run_tags(trainer, pl_module), split_prefixes(trainer, pl_module), phases)
         records = [experiment_summary(values, metrics), hp.hparams_pb(values, start_time_secs=time.time())]
         for logger in loggers:
+            # Lightning keeps the setting private; the message names its config key.
             if getattr(logger, "_default_hp_metric", False):
                 rank_zero_warn(
                     "trainer.logger.init_args.default_hp_metric: false for factdyn's HPARAMS columns "
-                    "(true adds Lightning's placeholder hp_metric record, which TensorBoard may show instead)"
+                    "(true adds Lightning's placeholder: a constant hp_metric = -1 chart, and a second "
+                    "hparams record, which TensorBoard ignores as long as factdyn's comes first)"
                 )
             _write(logger, records, trainer.global_step)
         self._open = True
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Not on_fit_end: the logger may already be finalized there, and a write would open a new file.
+        # The end of training, well before Lightning finalizes the logger (a write after that would open a
+        # second event file).
         self._end(trainer, api_pb2.STATUS_SUCCESS)
 
     def on_exception(
