@@ -106,8 +106,8 @@ class IndividualSampler:
         return tuple(p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
     def arguments(self) -> dict[str, Any]:
-        """The arguments this sampler was built with (every sampler keeps each one as a same-named
-        attribute); ``class_path`` and ``init_args`` of a config that rebuilds it."""
+        """The arguments this sampler was built with, read back from the same-named attributes every
+        sampler keeps: the ``init_args`` that rebuild it."""
         return {name: getattr(self, name) for name in self.argument_names()}
 
     def describe(self) -> dict[str, Any]:
