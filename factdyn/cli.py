@@ -40,6 +40,8 @@ from factdyn.callbacks import (
     NonFiniteGuard,
     PhaseDetector,
     RunSummary,
+    TensorBoardHparams,
+    TensorBoardLayout,
     ValidationAtStart,
     ValidationOnResume,
 )
@@ -104,6 +106,8 @@ ALWAYS_ON: dict[str, type[Callback]] = {
     "hallucination_examples": HallucinationExamples,
     "nonfinite": NonFiniteGuard,
     "validation_on_resume": ValidationOnResume,
+    "tensorboard_layout": TensorBoardLayout,
+    "tensorboard_hparams": TensorBoardHparams,
     # After every callback whose state a training step changes (exposure counts, guards), so a scheduled
     # checkpoint holds the state after its step, as last.ckpt (ordered last by Lightning) does.
     "checkpoints": CheckpointSchedule,

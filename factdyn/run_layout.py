@@ -4,8 +4,8 @@
 A run directory holds::
 
     config.yaml              the resolved configuration (LightningCLI)
-    hparams.yaml             the module's hyperparameters (the logger)
-    events.out.tfevents.*    TensorBoard scalars, text and figures
+    hparams.yaml             the module's and data's hyperparameters, the sampler, max_steps (the logger)
+    events.out.tfevents.*    TensorBoard scalars, text, figures, layout and hparams records
     sampler.json             the training sampler's description (ExposureCounter)
     exposures.csv            per-individual exposure counts at the end (ExposureCounter)
     panel.csv.gz             the knowledge panel: per (evaluation, individual) exposures, known, losses

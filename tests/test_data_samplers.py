@@ -17,6 +17,8 @@ import pytest
 from factdyn.checks import ConfigError
 from factdyn.data import BiographyDataModule
 from factdyn.data.samplers import (
+    SAMPLERS,
+    AdaptiveWarmUp,
     Celebrities,
     IndividualSampler,
     ReplayMixture,
@@ -265,3 +267,23 @@ def test_replay_datamodule_concatenates_new_then_train() -> None:
     # Evaluation individuals map into the training index space after the new ones.
     assert dm.training_index("val", np.array([0, 5])).tolist() == [16, 21]
     assert dm.training_index("unseen", np.array([0])) is None
+
+
+# --- the arguments a sampler records (hparams.yaml, TensorBoard's HPARAMS tab) -------------------------
+BUILT_WITH = {
+    Uniform: {},
+    Zipf: {"alpha": 0.3, "permutation_seed": 5, "n_buckets": 3},
+    Celebrities: {"n_celebrities": 7, "weight": 2.5},
+    WarmUp: {"warmup_individuals": 9, "warmup_epochs": 1.5},
+    SequentialGroups: {"n_groups": 3, "n_repeats": 2, "steps_per_group": 11},
+    ReplayMixture: {"replay_weight": 0.25},
+    AdaptiveWarmUp: {"warmup_individuals": 6, "seed_offset": 4, "max_warmup_steps": 12},
+}
+
+
+def test_every_sampler_records_the_arguments_it_was_built_with() -> None:
+    assert set(BUILT_WITH) == set(SAMPLERS)  # a new sampler needs a case here
+    for cls, arguments in BUILT_WITH.items():
+        sampler = cls(**arguments)
+        assert sampler.arguments() == arguments, cls.__name__
+        assert cls(**sampler.arguments()).arguments() == arguments, cls.__name__

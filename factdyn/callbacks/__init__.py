@@ -13,6 +13,8 @@ from factdyn.callbacks.nonfinite_guard import NonFiniteGuard, NonFiniteLossError
 from factdyn.callbacks.phase_detector import PhaseDetector
 from factdyn.callbacks.replay_mixing import ReplayMixing
 from factdyn.callbacks.run_summary import RunSummary
+from factdyn.callbacks.tensorboard_hparams import TensorBoardHparams
+from factdyn.callbacks.tensorboard_layout import TensorBoardLayout
 from factdyn.callbacks.validation_at_start import ValidationAtStart
 from factdyn.callbacks.validation_on_resume import ValidationOnResume
 
@@ -31,6 +33,8 @@ __all__ = [
     "PhaseDetector",
     "ReplayMixing",
     "RunSummary",
+    "TensorBoardHparams",
+    "TensorBoardLayout",
     "ValidationAtStart",
     "ValidationOnResume",
     "checkpoint_steps",

@@ -14,7 +14,7 @@ from factdyn.callbacks.quiet import quiet
 from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require_int
 from factdyn.data.batches import to_torch
-from factdyn.interp.attention_statistics import METRICS, attention_statistic_sums
+from factdyn.interp.attention_statistics import FRACTIONS, METRICS, attention_statistic_sums, layer_tag
 from factdyn.model.hooks import require_pattern_hooks, run_with_patterns
 
 SPAN_KEYS = ("name_start", "name_len", "value_start", "value_len")
@@ -22,7 +22,8 @@ SPAN_KEYS = ("name_start", "name_len", "value_start", "value_len")
 
 class AttentionStatistics(Callback):
     """Logs ``attn/<metric>/layer_<l>`` (metrics of
-    :mod:`factdyn.interp.attention_statistics`) and a layer × metric heatmap.
+    :mod:`factdyn.interp.attention_statistics`) and a figure of two layer heatmaps (attention shares, and
+    the normalised entropy on a scale of its own).
 
     At the end of every ``every_n_evals``-th validation, the model's own attention (explicit-softmax path,
     recorded through the public ``hook_pattern`` points) is measured on a fixed batch of ``n_sequences``
@@ -112,7 +113,7 @@ class AttentionStatistics(Callback):
         self.last = stats
         for metric, values in stats.items():
             for layer, value in enumerate(values):
-                pl_module.log(f"attn/{metric}/layer_{layer}", float(value), add_dataloader_idx=False)
+                pl_module.log(layer_tag(metric, layer), float(value), add_dataloader_idx=False)
         if self.log_figure and trainer.is_global_zero:
             self._log_heatmap(trainer, stats)
 
@@ -145,22 +146,33 @@ class AttentionStatistics(Callback):
 
 
 def heatmap_figure(figure_class: Any, stats: dict[str, list[float]], step: int) -> Any:
-    """Layer × metric heatmap with the values written in, on a fixed [0, 1] colour scale.
+    """Two layer heatmaps with the values written in, each with its own labelled colour scale: the shares
+    of attention mass (name → name, attribute → name, attribute → text) and the normalised entropy
+    (entropy / log t). Both lie in [0, 1], but they are different quantities, so they do not share a
+    colour bar (or a colour map).
 
     Built on ``matplotlib.figure.Figure`` (passed in, so matplotlib stays an optional import) rather than
     pyplot: no global backend or figure registry is touched during training.
     """
-    metrics = list(stats)
-    values = np.array([stats[m] for m in metrics]).T  # (n_layer, n_metrics)
-    n_layer = values.shape[0]
-    figure = figure_class(figsize=(1.6 * len(metrics) + 1.5, 0.5 * n_layer + 1.5))
-    ax = figure.subplots()
-    image = ax.imshow(values, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(metrics)), [m.replace("_", " ") for m in metrics])
-    ax.set_yticks(range(n_layer), [f"layer {i}" for i in range(n_layer)])
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=8)
-    ax.set_title(f"attention statistics, step {step}")
-    figure.colorbar(image, ax=ax)
+    panels = [
+        ([m for m in FRACTIONS if m in stats], "share of attention", "viridis"),
+        ([m for m in stats if m not in FRACTIONS], "entropy / log t", "magma"),
+    ]
+    panels = [panel for panel in panels if panel[0]]
+    n_layer = len(next(iter(stats.values())))
+    widths = [len(metrics) for metrics, _, _ in panels]
+    figure = figure_class(figsize=(1.6 * sum(widths) + 2.5 * len(panels), 0.5 * n_layer + 1.8))
+    axes = figure.subplots(1, len(panels), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
+    for ax, (metrics, label, cmap) in zip(axes, panels, strict=True):
+        values = np.array([stats[m] for m in metrics]).T  # (n_layer, n_metrics)
+        image = ax.imshow(values, vmin=0.0, vmax=1.0, cmap=cmap, aspect="auto")
+        ax.set_xticks(range(len(metrics)), [m.replace("_", " ") for m in metrics])
+        ax.set_yticks(range(n_layer), [f"layer {i}" for i in range(n_layer)])
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(
+                j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=8
+            )
+        figure.colorbar(image, ax=ax, label=label)
+    figure.suptitle(f"attention statistics, step {step}")
     figure.tight_layout()
     return figure

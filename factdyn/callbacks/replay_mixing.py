@@ -39,6 +39,10 @@ class ReplayMixing(Callback):
             type(sampler).__name__,
         )
 
+    def metric_names(self, datamodule: Any) -> list[str]:
+        """What this callback logs: ``replay/{fraction,expected_fraction,weight}``."""
+        return ["replay/fraction", "replay/expected_fraction", "replay/weight"]
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         check_at_setup(self, trainer, pl_module, stage)
         sampler = trainer.datamodule.sampler

@@ -22,11 +22,14 @@ equal weight per occurrence; the entropy is computed per head and averaged over 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
 import torch
 
 METRICS: tuple[str, ...] = ("name_to_name", "attr_to_name", "attr_to_text", "entropy")
+FRACTIONS: tuple[str, ...] = ("name_to_name", "attr_to_name", "attr_to_text")
+"""The metrics that are shares of a query's attention mass (``entropy`` is a normalised entropy)."""
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
 
 
@@ -126,3 +129,14 @@ def uniform_patterns(B: int, T: int, n_layer: int = 1, n_head: int = 1) -> list[
     causal = torch.ones(T, T).tril()
     pattern = (causal / causal.sum(-1, keepdim=True)).expand(B, n_head, T, T)
     return [pattern.clone() for _ in range(n_layer)]
+
+
+def layer_tag(metric: str, layer: int) -> str:
+    """The logged tag of one metric at one (0-based) layer: ``attn/<metric>/layer_<l>``."""
+    return f"attn/{metric}/layer_{layer}"
+
+
+def tagged_layers(tags: Iterable[str]) -> list[int]:
+    """The layers, in order, that some ``attn/<metric>/layer_<l>`` among ``tags`` is about."""
+    found = (re.fullmatch(r"attn/[a-z_]+/layer_(\d+)", tag) for tag in tags)
+    return sorted({int(match.group(1)) for match in found if match})

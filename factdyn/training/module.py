@@ -205,6 +205,14 @@ class FactLearner(L.LightningModule):
             self.log("train/loss", loss.detach(), batch_size=bsz)
             attr_loss = slot_sums(nll.detach(), batch["value_slot"][:, 1:], N_SLOTS).mean()
             self.log("train/attr_loss", attr_loss, batch_size=bsz)
+            optimizers = self._trainer.optimizers if self._trainer is not None else []
+            if optimizers:
+                # The rate this step's update uses, as one tag: Lightning's LearningRateMonitor logs one per
+                # parameter group, and AdamW's two groups share it. A Python float: no device sync.
+                self.log("train/lr", float(optimizers[0].param_groups[0]["lr"]), batch_size=bsz)
+            # A logged "step" is Lightning's x value (the step it writes at anyway) and stops it adding an
+            # "epoch" scalar to every training write: the stream is endless, so epoch would be 0 throughout.
+            self.log("step", float(self.global_step), batch_size=bsz)
         return loss
 
     def _writes_logs_this_step(self) -> bool:
@@ -261,23 +269,25 @@ class FactLearner(L.LightningModule):
 
     def metric_names(self, eval_sets: Iterable[str]) -> list[str]:
         """Every metric this module logs in a run that evaluates ``eval_sets`` (what a monitor may name)."""
-        prefixes = self.hparams.eval_prefixes or {}
-        names = ["train/loss", "train/attr_loss", "baseline/attr_loss"]
+        names = ["train/loss", "train/attr_loss", "train/lr", "baseline/attr_loss"]
         for split in eval_sets:
-            prefix = prefixes.get(split, split)
+            prefix = self.eval_prefix(split)
             names += [f"{prefix}/{k}" for k in self.eval_metrics[split].names()]
             if split == "unseen":
                 names.append(f"{prefix}/hallucination_gap")
         return names
 
+    def eval_prefix(self, split: str) -> str:
+        """The tag prefix of an evaluation set's metrics: its ``eval_prefixes`` entry, else its own name."""
+        return (self.hparams.eval_prefixes or {}).get(split, split)
+
     def log_eval_metrics(self) -> None:
         metrics: dict[str, torch.Tensor] = {}
-        prefixes = self.hparams.eval_prefixes or {}
         baseline = torch.tensor(self.baseline_attr_loss, device=self.device)
         for split, metric in self.eval_metrics.items():
             if not metric.update_called:
                 continue
-            prefix = prefixes.get(split, split)
+            prefix = self.eval_prefix(split)
             values = metric.compute()
             metrics.update({f"{prefix}/{k}": v for k, v in values.items()})
             if split == "unseen":

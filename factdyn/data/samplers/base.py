@@ -16,6 +16,7 @@ The samplers of the paper (App. B.2, F.1, F.5) are :class:`Uniform`, :class:`Zip
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,6 +98,17 @@ class IndividualSampler:
         """Per-individual columns written next to the exposure counts (bucket, Zipf rank, ...)."""
         b = self.buckets()
         return {} if b is None else {"bucket": b}
+
+    @classmethod
+    def argument_names(cls) -> tuple[str, ...]:
+        """The names of this sampler's ``__init__`` arguments (``data.sampler.<name>``)."""
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        return tuple(p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments this sampler was built with, read back from the same-named attributes every
+        sampler keeps: the ``init_args`` that rebuild it."""
+        return {name: getattr(self, name) for name in self.argument_names()}
 
     def describe(self) -> dict[str, Any]:
         """What to record about this sampler in the run directory."""
