@@ -238,7 +238,7 @@ def test_panel_answers_compare_fifty_percent_points_by_seed(tmp_path: Path) -> N
     assert "| fine-tuning: 125 new individuals, no replay | 3 | 14.5 ± 0 (14.5, 14.5, 14.5) |" in render(
         "panel_finetuning", results
     )
-    assert render("verdict.panel_new_after_pretraining", results).startswith("**more**")
+    assert render("verdict.panel_new_after_pretraining", results).startswith("**more** (3/3 seeds more;")
 
 
 @pytest.mark.parametrize(("exponent", "outcome"), [(0.8, "reproduced"), (1.1, "not reproduced")])

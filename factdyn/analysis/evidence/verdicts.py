@@ -79,8 +79,11 @@ def answer(a: Mapping[int, float | None], b: Mapping[int, float | None], lower: 
     "A is lower" would be reproduced, ``higher`` where it would be reversed, :data:`NO_DIFFERENCE` where
     neither holds, and too few seeds below :data:`MIN_SEEDS`."""
     found = compare(a, b, "lower")
-    outcome = {REPRODUCED: lower, REVERSED: higher, NOT_REPRODUCED: NO_DIFFERENCE}.get(found.outcome)
-    return Verdict(outcome or found.outcome, found.detail.replace("in the predicted direction", lower))
+    if found.outcome == REVERSED:
+        detail = compare(a, b, "higher").detail.replace("in the predicted direction", higher)
+        return Verdict(higher, detail)
+    outcome = {REPRODUCED: lower, NOT_REPRODUCED: NO_DIFFERENCE}.get(found.outcome, found.outcome)
+    return Verdict(outcome, found.detail.replace("in the predicted direction", lower))
 
 
 def holds_in_every_seed(observed: Mapping[int, bool | None], what: str) -> Verdict:
