@@ -161,16 +161,14 @@ def bucket_table(results: Path) -> str:
     return markdown_table(header, body) + note
 
 
-def _measure(rows: dict[str, list[RunInfo]], label: str, fn: Callable[[RunInfo], float | None]) -> PerSeed:
+def measure(rows: dict[str, list[RunInfo]], label: str, fn: Callable[[RunInfo], float | None]) -> PerSeed:
+    """seed -> ``fn`` of the runs of row ``label`` (empty when there is no such row)."""
     return per_seed(rows.get(label, []), fn)
 
 
-def _warmup(rows: dict[str, list[RunInfo]]) -> str | None:
-    return next((label for label in rows if label.startswith("warm-up")), None)
-
-
-def _celebrities(rows: dict[str, list[RunInfo]]) -> str | None:
-    return next((label for label in rows if label.startswith("celebrities")), None)
+def labelled(rows: dict[str, list[RunInfo]], prefix: str) -> str | None:
+    """The first row label starting with ``prefix`` (``warm-up``, ``celebrities``: labels carry arguments)."""
+    return next((label for label in rows if label.startswith(prefix)), None)
 
 
 def verdicts(results: Path) -> dict[str, Verdict]:
@@ -178,24 +176,24 @@ def verdicts(results: Path) -> dict[str, Verdict]:
     if UNIFORM not in rows:
         return {}
     loss = final("val/attr_loss")
-    uniform_end, uniform_loss = _measure(rows, UNIFORM, plateau_end), _measure(rows, UNIFORM, loss)
+    uniform_end, uniform_loss = measure(rows, UNIFORM, plateau_end), measure(rows, UNIFORM, loss)
     out: dict[str, Verdict] = {}
     shorter, heavy = zipf(SHORTER_ALPHA), zipf(HEAVY_ALPHA)
     if shorter in rows:
-        out["zipf_shortens_plateau"] = compare(_measure(rows, shorter, plateau_end), uniform_end, "lower")
+        out["zipf_shortens_plateau"] = compare(measure(rows, shorter, plateau_end), uniform_end, "lower")
     if shorter in rows and heavy in rows:
         out["zipf_one_past_optimum"] = compare(
-            _measure(rows, heavy, plateau_end), _measure(rows, shorter, plateau_end), "higher"
+            measure(rows, heavy, plateau_end), measure(rows, shorter, plateau_end), "higher"
         )
     if heavy in rows:
-        out["heavy_imbalance_hurts_final"] = compare(_measure(rows, heavy, loss), uniform_loss, "higher")
-    celebrities = _celebrities(rows)
+        out["heavy_imbalance_hurts_final"] = compare(measure(rows, heavy, loss), uniform_loss, "higher")
+    celebrities = labelled(rows, "celebrities")
     if celebrities:
         out["celebrities_shorten_plateau"] = compare(
-            _measure(rows, celebrities, plateau_end), uniform_end, "lower"
+            measure(rows, celebrities, plateau_end), uniform_end, "lower"
         )
-    warmup = _warmup(rows)
+    warmup = labelled(rows, "warm-up")
     if warmup:
-        out["warmup_shortens_plateau"] = compare(_measure(rows, warmup, plateau_end), uniform_end, "lower")
-        out["warmup_lowers_final_loss"] = compare(_measure(rows, warmup, loss), uniform_loss, "lower")
+        out["warmup_shortens_plateau"] = compare(measure(rows, warmup, plateau_end), uniform_end, "lower")
+        out["warmup_lowers_final_loss"] = compare(measure(rows, warmup, loss), uniform_loss, "lower")
     return out

@@ -20,7 +20,6 @@ from factdyn.analysis.evidence import distributions, finetuning
 from factdyn.analysis.evidence.archive_view import (
     Column,
     Experiment,
-    PerSeed,
     markdown_table,
     per_seed,
     row_cells,
@@ -56,12 +55,20 @@ def panel_summary(info: RunInfo, role: str | None = None) -> PanelSummary | None
     return _summary(path, path.stat().st_mtime_ns, role)
 
 
-def half_known(role: str | None = None) -> Callable[[RunInfo], float | None]:
+def panel_value(field: str, role: str | None = None) -> Callable[[RunInfo], float | None]:
+    """A run's :class:`PanelSummary` ``field`` (of one ``role``'s rows, when given); ``None`` without a
+    panel."""
+
     def value(info: RunInfo) -> float | None:
         found = panel_summary(info, role)
-        return None if found is None else found.half_known
+        return None if found is None else getattr(found, field)
 
     return value
+
+
+def half_known(role: str | None = None) -> Callable[[RunInfo], float | None]:
+    """The run's 50 % point (of one ``role``'s rows, when given)."""
+    return panel_value("half_known", role)
 
 
 def _bucket(which: str) -> Callable[[RunInfo], float | None]:
@@ -78,16 +85,6 @@ def _bucket(which: str) -> Callable[[RunInfo], float | None]:
     return value
 
 
-def _median_first_known(info: RunInfo) -> float | None:
-    found = panel_summary(info)
-    return None if found is None else found.median_first_known
-
-
-def _final_known(info: RunInfo) -> float | None:
-    found = panel_summary(info)
-    return None if found is None else found.final_known
-
-
 def _with_panel(runs: list[RunInfo]) -> list[RunInfo]:
     return [info for info in runs if panel_summary(info) is not None]
 
@@ -102,8 +99,8 @@ SAMPLER_COLUMNS: tuple[Column, ...] = (
     ("50 % point, whole panel (exposures)", half_known(), ".3g", True),
     ("50 % point, head bucket", _bucket("head"), ".3g", True),
     ("50 % point, tail bucket", _bucket("tail"), ".3g", False),
-    ("half of the facts known for good (exposures)", _median_first_known, ".3g", False),
-    ("known at the end (fraction of facts)", _final_known, ".3f", False),
+    ("half of the facts known for good (exposures)", panel_value("median_first_known"), ".3g", False),
+    ("known at the end (fraction of facts)", panel_value("final_known"), ".3f", False),
 )
 
 
@@ -139,8 +136,13 @@ def _by_new(runs: list[RunInfo]) -> dict[int, list[RunInfo]]:
     return dict(sorted(out.items()))
 
 
+def _pretraining_runs(results: Path) -> list[RunInfo]:
+    """The quickstart runs with a panel: the first individuals, which question (c) compares against."""
+    return _with_panel(Experiment(results, distributions.UNIFORM_SOURCE).runs())
+
+
 def finetuning_table(results: Path) -> str:
-    first = _with_panel(Experiment(results, distributions.UNIFORM_SOURCE).runs())
+    first = _pretraining_runs(results)
     runs = _finetuning_runs(results)
     if not runs:
         return Experiment(results, finetuning.NAME).missing(HOW)
@@ -159,24 +161,22 @@ def finetuning_table(results: Path) -> str:
     return markdown_table(header, body) + note
 
 
-def _values(rows: dict[str, list[RunInfo]], label: str, fn: Callable[[RunInfo], float | None]) -> PerSeed:
-    return per_seed(rows.get(label, []), fn)
-
-
 def verdicts(results: Path) -> dict[str, Verdict]:
     """The answers to issue 20's questions (b) and (c) that the archive supports."""
     out: dict[str, Verdict] = {}
     rows = sampler_settings(results)
-    uniform = _values(rows, distributions.UNIFORM, half_known())
+    uniform = distributions.measure(rows, distributions.UNIFORM, half_known())
     if uniform:
         for key, label in (
             ("panel_head_zipf04", distributions.zipf(0.4)),
             ("panel_head_zipf08", distributions.zipf(0.8)),
-            ("panel_head_warmup", next((k for k in rows if k.startswith("warm-up")), "")),
+            ("panel_head_warmup", distributions.labelled(rows, "warm-up")),
         ):
             if label in rows:
-                out[key] = answer(_values(rows, label, _bucket("head")), uniform, "earlier", "later")
-    first = per_seed(_with_panel(Experiment(results, distributions.UNIFORM_SOURCE).runs()), half_known())
+                out[key] = answer(
+                    distributions.measure(rows, label, _bucket("head")), uniform, "earlier", "later"
+                )
+    first = per_seed(_pretraining_runs(results), half_known())
     groups = _by_new(_finetuning_runs(results))
     if first and groups:
         main = groups.get(finetuning.MAIN, next(iter(groups.values())))
