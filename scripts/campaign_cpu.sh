@@ -82,33 +82,28 @@ run_patched() {
     >"$LOGS/patching_seed$seed/ref${ref}_start0.log" 2>&1
 }
 
-run_finetune() {
-  local seed=$1 n_new=$2 weight=$3 name
-  name="ft-new=$n_new-replay=$weight-seed=$seed"
-  finished "$LOGS/finetuning/$name/version_0" && return 0
-  archived "finetuning/seed_$seed/$name" && return 0
-  mkdir -p "$LOGS/finetuning"
+# fit_from_reference <experiment> <name> <seed> [fit args...]: one fine-tuning run from the seed's reference
+# checkpoint into $LOGS/<experiment>/<name>, unless it is finished there or archived.
+fit_from_reference() {
+  local experiment=$1 name=$2 seed=$3
+  shift 3
+  finished "$LOGS/$experiment/$name/version_0" && return 0
+  archived "$experiment/seed_$seed/$name" && return 0
+  mkdir -p "$LOGS/$experiment"
   $FACTDYN fit --config configs/quickstart.yaml --config configs/experiments/finetune.yaml \
-    --model.init_checkpoint "$(reference_dir "$seed")/checkpoints/last.ckpt" \
-    --data.n_new "$n_new" --data.sampler.replay_weight "$weight" --seed_everything "$seed" \
-    --trainer.logger.init_args.save_dir "$LOGS/finetuning" --trainer.logger.init_args.name "$name" \
+    --model.init_checkpoint "$(reference_dir "$seed")/checkpoints/last.ckpt" --seed_everything "$seed" "$@" \
+    --trainer.logger.init_args.save_dir "$LOGS/$experiment" --trainer.logger.init_args.name "$name" \
     --trainer.logger.init_args.version 0 --trainer.enable_progress_bar false "${extra[@]}" \
-    >"$LOGS/finetuning/$name.log" 2>&1
+    >"$LOGS/$experiment/$name.log" 2>&1
+}
+
+run_finetune() {  # run_finetune <seed> <new people> <replay weight>
+  fit_from_reference finetuning "ft-new=$2-replay=$3-seed=$1" "$1" --data.n_new "$2" --data.sampler.replay_weight "$3"
 }
 
 run_drop() {  # run_drop <seed> <replay weight> <keep moments> <lr>
-  local seed=$1 weight=$2 moments=$3 lr=$4 name
-  name="ft-new=125-replay=$weight-moments=$moments-lr=$lr-seed=$seed"
-  finished "$LOGS/finetuning_drop/$name/version_0" && return 0
-  archived "finetuning_drop/seed_$seed/$name" && return 0
-  mkdir -p "$LOGS/finetuning_drop"
-  $FACTDYN fit --config configs/quickstart.yaml --config configs/experiments/finetune.yaml \
-    --model.init_checkpoint "$(reference_dir "$seed")/checkpoints/last.ckpt" \
-    --model.init_optimizer_state "$moments" --model.lr "$lr" \
-    --data.n_new 125 --data.sampler.replay_weight "$weight" --seed_everything "$seed" \
-    --trainer.logger.init_args.save_dir "$LOGS/finetuning_drop" --trainer.logger.init_args.name "$name" \
-    --trainer.logger.init_args.version 0 --trainer.enable_progress_bar false "${extra[@]}" \
-    >"$LOGS/finetuning_drop/$name.log" 2>&1
+  fit_from_reference finetuning_drop "ft-new=125-replay=$2-moments=$3-lr=$4-seed=$1" "$1" --data.n_new 125 \
+    --data.sampler.replay_weight "$2" --model.init_optimizer_state "$3" --model.lr "$4"
 }
 
 TOY_RUNS="32:0 128:0 512:0 128:0.5 128:0.125 128:0.03125"
