@@ -15,14 +15,7 @@ from factdyn.analysis.evidence.archive_view import (
     seeds_line,
 )
 from factdyn.analysis.evidence.quickstart import THREE_PHASES, shows_three_phases
-from factdyn.analysis.evidence.verdicts import (
-    NOT_REPRODUCED,
-    REPRODUCED,
-    TOO_FEW,
-    Verdict,
-    compare,
-    holds_in_every_seed,
-)
+from factdyn.analysis.evidence.verdicts import Verdict, compare, holds_in_each, holds_in_every_seed
 from factdyn.analysis.report.measures import final, knowledge_step, plateau_end
 from factdyn.analysis.report.run_info import RunInfo
 
@@ -108,12 +101,7 @@ def _templates_robust(rows: dict[tuple[int, bool, str], list[RunInfo]]) -> Verdi
     shapes = [s for s in rows if s[1] and s[2] == "attention" and 2 <= s[0] and s != REFERENCE]
     if not shapes:
         return None
-    parts = {s: holds_in_every_seed(per_seed(rows[s], shows_three_phases), THREE_PHASES) for s in shapes}
-    detail = "; ".join(f"{s[0]} templates: {v.detail.split(' in ')[-1]}" for s, v in parts.items())
-    outcomes = {v.outcome for v in parts.values()}
-    if TOO_FEW in outcomes:
-        return Verdict(TOO_FEW, detail)
-    return Verdict(REPRODUCED if outcomes == {REPRODUCED} else NOT_REPRODUCED, detail)
+    return holds_in_each({f"{s[0]} templates": per_seed(rows[s], shows_three_phases) for s in shapes})
 
 
 def verdicts(results: Path) -> dict[str, Verdict]:

@@ -86,12 +86,28 @@ def answer(a: Mapping[int, float | None], b: Mapping[int, float | None], lower: 
     return Verdict(outcome, found.detail.replace("in the predicted direction", lower))
 
 
+def _count(observed: Mapping[int, bool | None]) -> tuple[str, str]:
+    """(outcome, "k/n seeds" or the shortfall) of one property over the seeds that can tell."""
+    measured = [v for v in observed.values() if v is not None]
+    if len(measured) < MIN_SEEDS:
+        return TOO_FEW, f"{len(measured)} seed(s), {MIN_SEEDS} needed"
+    shown = sum(1 for v in measured if v)
+    return (REPRODUCED if shown == len(measured) else NOT_REPRODUCED), f"{shown}/{len(measured)} seeds"
+
+
 def holds_in_every_seed(observed: Mapping[int, bool | None], what: str) -> Verdict:
     """Judge a property of single runs: ``observed`` is seed -> whether the run shows it (``None``: the run
     cannot tell)."""
-    measured = {s: v for s, v in observed.items() if v is not None}
-    if len(measured) < MIN_SEEDS:
-        return Verdict(TOO_FEW, f"{len(measured)} seed(s), {MIN_SEEDS} needed")
-    shown = sum(1 for v in measured.values() if v)
-    detail = f"{what} in {shown}/{len(measured)} seeds"
-    return Verdict(REPRODUCED if shown == len(measured) else NOT_REPRODUCED, detail)
+    outcome, counted = _count(observed)
+    return Verdict(outcome, counted if outcome == TOO_FEW else f"{what} in {counted}")
+
+
+def holds_in_each(observed: Mapping[str, Mapping[int, bool | None]]) -> Verdict:
+    """Judge a property that every one of several settings must show, each by :func:`holds_in_every_seed`'s
+    rule: reproduced only when every setting is, too few seeds when any setting has too few."""
+    counted = {label: _count(per_seed) for label, per_seed in observed.items()}
+    detail = "; ".join(f"{label}: {text}" for label, (_, text) in counted.items())
+    outcomes = {outcome for outcome, _ in counted.values()}
+    if TOO_FEW in outcomes:
+        return Verdict(TOO_FEW, detail)
+    return Verdict(REPRODUCED if outcomes == {REPRODUCED} else NOT_REPRODUCED, detail)
