@@ -34,7 +34,7 @@ from factdyn.checks import ConfigError
 from factdyn.data.biography import SegmentTexts
 from factdyn.data.tokenizer import prefix_conflicts, require_prefix_free
 
-VOCAB_SIZE = 4096
+VOCAB_SIZE = 5120
 """Default pieces of the subword vocabulary, special tokens included (why: ``docs/tokenizer.md``)."""
 
 VOCAB_SIZE_FIELD = "data.subword_vocab_size"
