@@ -40,8 +40,8 @@ VOCAB_SIZE = 5120
 VOCAB_SIZE_FIELD = "data.subword_vocab_size"
 
 TEMPLATE_WEIGHT = 25
-"""Times each template segment counts in training: from 5 on its words are single pieces
-(``reports/tokenizer/pieces.txt``)."""
+"""Times each template segment counts in training, against once for each name part and value: enough for
+every template word to be one piece (``reports/tokenizer/pieces.txt`` compares weights)."""
 
 CHUNK_PATTERN = re.compile(r" ?[A-Za-z0-9]+| ?[^A-Za-z0-9\s]")
 """How training text is cut before BPE counts pairs: a word or number, or one punctuation character, each
@@ -69,10 +69,10 @@ TRAINER_OPTIONS: dict[str, object] = {
 """SentencePiece trainer settings; only ``vocab_size`` varies."""
 
 
-def training_table(texts: SegmentTexts) -> list[str]:
+def training_table(texts: SegmentTexts, template_weight: int = TEMPLATE_WEIGHT) -> list[str]:
     """Sorted ``chunk<TAB>count`` lines: each chunk of the training text and how often it occurs there."""
     counts: Counter[str] = Counter()
-    for weight, strings in ((TEMPLATE_WEIGHT, texts.template_text()), (1, texts.inserted_text())):
+    for weight, strings in ((template_weight, texts.template_text()), (1, texts.inserted_text())):
         for text in strings:
             for chunk in CHUNK_PATTERN.findall(text):
                 counts[chunk] += weight
@@ -92,13 +92,15 @@ class SubwordTokenizer:
         self.processor = spm.SentencePieceProcessor(model_proto=model_proto)
 
     @classmethod
-    def train(cls, texts: SegmentTexts, vocab_size: int) -> SubwordTokenizer:
+    def train(
+        cls, texts: SegmentTexts, vocab_size: int, template_weight: int = TEMPLATE_WEIGHT
+    ) -> SubwordTokenizer:
         """Train on the corpus's segments; ``vocab_size`` counts the special tokens.
 
         Raises :class:`ConfigError` naming ``data.subword_vocab_size`` when the size is outside what the
         corpus allows: at least its characters plus the special tokens, at most every piece BPE can merge.
         """
-        table = training_table(texts)
+        table = training_table(texts, template_weight)
         alphabet = {c for line in table for c in line.partition("\t")[0].replace(" ", SPACE)}
         smallest = N_SPECIAL + len(alphabet)
         if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < smallest:

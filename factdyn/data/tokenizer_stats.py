@@ -3,9 +3,9 @@
 Counts come from the assembler's tables, i.e. exactly what biographies insert. For the word tokenizer and
 the subword one at ``--vocab-size`` it prints, per name part and per attribute, the distribution of
 tokens per item; the full name's distribution is exact over all first x middle x last combinations. Then
-examples, the values whose encoding was made prefix-free, the length of training biographies, and a
-summary line per vocabulary size of ``--sweep``. The output is deterministic (no timings): the committed
-copy is ``reports/tokenizer/pieces.txt``.
+examples, the values whose encoding was made prefix-free, the length of training biographies, a summary
+line per vocabulary size of ``--sweep`` and one per template weight of ``--weights``. The output is
+deterministic (no timings): the committed copy is ``reports/tokenizer/pieces.txt``.
 """
 
 from __future__ import annotations
@@ -153,7 +153,17 @@ def sweep_row(vocab_size: int) -> str:
     )
 
 
-def report(vocab_size: int, sweep: Sequence[int]) -> list[str]:
+def weight_row(resources: Resources, vocab_size: int, weight: int) -> str:
+    tokenizer = SubwordTokenizer.train(segment_texts(resources), vocab_size, template_weight=weight)
+    lengths = item_lengths(BiographyAssembler(resources, tokenizer))
+    first, last = lengths["first / middle name"], lengths["last name"]
+    return (
+        f"  {weight:>6} {template_tokens_per_word(tokenizer, resources):8.3f} {np.mean(first):6.2f} "
+        f"{100 * np.mean(first == 1):5.1f} {np.mean(last):6.2f} {100 * np.mean(last == 1):5.1f}"
+    )
+
+
+def report(vocab_size: int, sweep: Sequence[int], weights: Sequence[int]) -> list[str]:
     resources = load_resources()
     lines = [
         "Tokens per name part and per attribute value, as inserted into biographies",
@@ -191,6 +201,10 @@ def report(vocab_size: int, sweep: Sequence[int]) -> list[str]:
         + f"  {'split':>3}  fingerprint"
     )
     lines += [sweep_row(size) for size in sweep]
+    lines.append("")
+    lines.append(f"Template weights (size {vocab_size}; the default is {TEMPLATE_WEIGHT}):")
+    lines.append(f"  {'weight':>6} {'tmpl/wd':>8} {'first':>6} {'%1':>5} {'last':>6} {'%1':>5}")
+    lines += [weight_row(resources, vocab_size, weight) for weight in weights]
     return lines
 
 
@@ -204,8 +218,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--sweep", default="1024,2048,3072,4096,5120,6144,8192", help="comma-separated vocabulary sizes"
     )
+    parser.add_argument("--weights", default="1,5,25,100", help="comma-separated template weights")
     args = parser.parse_args(argv)
-    print("\n".join(report(args.vocab_size, [int(s) for s in args.sweep.split(",") if s])))
+
+    def sizes(text: str) -> list[int]:
+        return [int(s) for s in text.split(",") if s]
+
+    print("\n".join(report(args.vocab_size, sizes(args.sweep), sizes(args.weights))))
 
 
 if __name__ == "__main__":
