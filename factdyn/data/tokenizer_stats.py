@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import sentencepiece
 
+from factdyn.checks import ConfigError
 from factdyn.data.biography import BiographyAssembler, segment_texts
 from factdyn.data.corpus import corpus
 from factdyn.data.population import make_populations
@@ -153,6 +154,15 @@ def sweep_row(vocab_size: int) -> str:
     )
 
 
+def allowed_sizes(resources: Resources) -> str:
+    """What ``data.subword_vocab_size`` allows for this corpus, as its error message says."""
+    try:
+        SubwordTokenizer.train(segment_texts(resources), 10**7)
+    except ConfigError as err:
+        return err.allowed
+    raise AssertionError("a vocabulary of 10,000,000 pieces was accepted")
+
+
 def weight_row(resources: Resources, vocab_size: int, weight: int) -> str:
     tokenizer = SubwordTokenizer.train(segment_texts(resources), vocab_size, template_weight=weight)
     lengths = item_lengths(BiographyAssembler(resources, tokenizer))
@@ -169,6 +179,7 @@ def report(vocab_size: int, sweep: Sequence[int], weights: Sequence[int]) -> lis
         "Tokens per name part and per attribute value, as inserted into biographies",
         f"(python -m factdyn.data.tokenizer_stats; sentencepiece {sentencepiece.__version__}; "
         f"subword model: BPE, template segments weighted {TEMPLATE_WEIGHT}x, names and values 1x)",
+        f"data.subword_vocab_size allowed: {allowed_sizes(resources)}",
         "",
     ]
     for kind in ("word", "subword"):
