@@ -23,6 +23,7 @@ from factdyn.data.population import no_knowledge_baseline
 from factdyn.data.resources import ATTRIBUTES, RESOURCE_DIR, load_resources
 from factdyn.data.subword import VOCAB_SIZE, SubwordTokenizer
 from factdyn.data.tokenizer import prefix_conflicts
+from factdyn.data.tokenizer_stats import main
 from factdyn.training.pretrained import load_pretrained, mismatches
 from tests.helpers.runs import REPO, tiny_args
 from tests.helpers.tables import tables_digest
@@ -184,3 +185,15 @@ def test_evaluating_a_subword_checkpoint_uses_its_tokenizer(subword_run: Path, t
     )
     with pytest.raises(ConfigError, match=r"^data\.tokenizer: 'subword' as in the checkpoint"):
         cli_main(["validate", "--ckpt_path", ckpt, *logs, "--data.tokenizer", "word"])
+
+
+def test_the_stats_report_counts_what_biographies_insert(capsys) -> None:
+    """``python -m factdyn.data.tokenizer_stats`` (reports/tokenizer/pieces.txt), without its sweeps."""
+    main(["--sweep", "", "--weights", ""])
+    out = capsys.readouterr().out
+    word, subword = out.split("data.tokenizer subword")
+    assert "  full name                3.00      3    3     0.0   0.0 100.0" in word
+    _, assembler = corpus("subword")
+    mean = 2 * assembler.first_len.mean() + assembler.last_len.mean()
+    assert f"  full name                {mean:.2f}" in subword
+    assert "company 'Intuit': ▁Int uit (plain BPE: ▁Intuit)" in subword

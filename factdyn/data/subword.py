@@ -80,7 +80,7 @@ def training_table(texts: SegmentTexts, template_weight: int = TEMPLATE_WEIGHT) 
 
 
 class SubwordTokenizer:
-    """SentencePiece BPE tokenizer; ids 0-3 are ``<pad> <s> <eos> <unk>`` as in :class:`WordTokenizer`.
+    """SentencePiece BPE tokenizer; ids 0-3 are ``<pad> <s> </s> <unk>`` as in :class:`WordTokenizer`.
 
     Build it with :meth:`train`; it pickles as its serialized model (for DataLoader workers).
     """
