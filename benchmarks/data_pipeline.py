@@ -1,11 +1,14 @@
 """Data pipeline: biographies per second on one core and through DataLoader workers, packed vs per-field.
 
     OMP_NUM_THREADS=1 python benchmarks/data_pipeline.py --workers 1,2 --consumed 5600
+    python benchmarks/data_pipeline.py --tokenizers word,subword --workers ""    # one core, per tokenizer
 
 ``--consumed``: biographies per second the model trains on (e.g. 128 x steps/s from ``benchmarks/gpu.py``);
 the script then prints the headroom (pipeline rate / consumption). Each rate is the median of ``--repeats``
-runs of ``--seconds``. "per-field" sends the eight tensors of a batch separately (what the stream did before
-batches were packed): every tensor then costs a shared-memory segment and a file descriptor.
+runs of ``--seconds``; with several ``--tokenizers`` the one-core rounds alternate between them and the
+ratio to the first is printed (the DataLoader rates are the first's). "per-field" sends the eight tensors
+of a batch separately (what the stream did before batches were packed): every tensor then costs a
+shared-memory segment and a file descriptor.
 """
 
 from __future__ import annotations
@@ -66,24 +69,39 @@ def main() -> None:
     parser.add_argument("--n-individuals", type=int, default=64_000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--pad-to-multiple", type=int, default=1)
-    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--workers", default="1,2", help='comma-separated worker counts ("": none)')
+    parser.add_argument("--tokenizers", default="word", help="comma-separated data.tokenizer values")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--consumed", type=float, default=None, help="biographies/s the model consumes")
     args = parser.parse_args()
-    dm = BiographyDataModule(
-        n_individuals=args.n_individuals, n_unseen=16, batch_size=args.batch_size,
-        n_val_sequences=1, n_unseen_sequences=1, pad_to_multiple=args.pad_to_multiple,
-    )  # fmt: skip
-    dm.setup()
-    stream = dm.train_dataloader().dataset
+    streams = {}
+    for tokenizer in args.tokenizers.split(","):
+        dm = BiographyDataModule(
+            n_individuals=args.n_individuals, n_unseen=16, batch_size=args.batch_size,
+            n_val_sequences=1, n_unseen_sequences=1, pad_to_multiple=args.pad_to_multiple,
+            tokenizer=tokenizer,
+        )  # fmt: skip
+        dm.setup()
+        streams[tokenizer] = dm.train_dataloader().dataset
+    rounds: dict[str, list[float]] = {tokenizer: [] for tokenizer in streams}
+    for _ in range(args.repeats):  # alternating, so a noisy machine weighs on every tokenizer alike
+        for tokenizer, stream in streams.items():
+            rounds[tokenizer].append(one_core_rate(stream, args.seconds))
+    first = next(iter(streams))
+    for tokenizer, rates in rounds.items():
+        core, ratio = statistics.median(rates), statistics.median(rates) / statistics.median(rounds[first])
+        print(
+            f"one core, in-process, data.tokenizer {tokenizer}: {core:,.0f} biographies/s (batch "
+            f"{args.batch_size}, N {dm.n_individuals}; {ratio:.2f}x {first}; rounds "
+            + ", ".join(f"{r:,.0f}" for r in rates) + ")"
+        )  # fmt: skip
+    stream = streams[first]
 
     def median(measure) -> float:
         return statistics.median(measure() for _ in range(args.repeats))
 
-    core = median(lambda: one_core_rate(stream, args.seconds))
-    print(f"one core, in-process: {core:,.0f} biographies/s (batch {args.batch_size}, N {dm.n_individuals})")
-    for workers in [int(w) for w in args.workers.split(",")]:
+    for workers in [int(w) for w in args.workers.split(",") if w]:
         packed = median(lambda w=workers: loader_rate(stream, w, args.seconds))
         fields = median(lambda w=workers: loader_rate(PerFieldStream(stream), w, args.seconds))
         line = (

@@ -5,17 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from factdyn.data.corpus import default_corpus
+from factdyn.data.corpus import TOKENIZERS, corpus
 from factdyn.data.datamodule import BiographyDataModule
 from factdyn.data.resources import ATTRIBUTES, load_resources
 from factdyn.data.stream import BiographyStream
 
+DM_ARGS = dict(
+    n_individuals=300, n_unseen=50, n_new=40, batch_size=16, n_val_sequences=64, n_unseen_sequences=32
+)
 
-@pytest.fixture(scope="module")
-def dm() -> BiographyDataModule:
-    module = BiographyDataModule(
-        n_individuals=300, n_unseen=50, n_new=40, batch_size=16, n_val_sequences=64, n_unseen_sequences=32
-    )
+
+@pytest.fixture(scope="module", params=TOKENIZERS)
+def dm(request) -> BiographyDataModule:
+    """The same population under each tokenizer: every invariant below holds for both."""
+    module = BiographyDataModule(**DM_ARGS, tokenizer=request.param)
     module.setup()
     return module
 
@@ -39,16 +42,17 @@ def test_resources_have_the_papers_sizes() -> None:
     assert all(len(t) == 25 for t in r.templates.values())
 
 
-def test_values_are_prefix_free_token_sequences() -> None:
+@pytest.mark.parametrize("tokenizer", TOKENIZERS)
+def test_values_are_prefix_free_token_sequences(tokenizer: str) -> None:
     """A value that is a token prefix of another would let a model beat the baseline without knowledge."""
-    tokenizer, assembler = default_corpus()
+    tok, assembler = corpus(tokenizer)
     r = load_resources()
-    for attr in ATTRIBUTES[1:]:
-        seqs = {tuple(tokenizer.encode(v)) for v in r.values[attr]}
+    for k, attr in enumerate(ATTRIBUTES):
+        seqs = {tuple(assembler.value_tokens(k, v)) for v in range(len(r.values[attr]))}
         assert len(seqs) == len(r.values[attr])
         for s in seqs:
-            assert not any(s[:k] in seqs for k in range(1, len(s))), (attr, tokenizer.decode(s))
-    assert tokenizer.unk_id not in assembler.value
+            assert not any(s[:i] in seqs for i in range(1, len(s))), (attr, tok.decode(s))
+    assert tok.unk_id not in assembler.value
 
 
 def test_populations_are_disjoint_and_names_unique(dm: BiographyDataModule) -> None:
@@ -145,13 +149,34 @@ def test_spans_point_at_name_and_value_tokens(dm: BiographyDataModule) -> None:
             attr = batch.value_attr[b, k]
             s, n = batch.value_start[b, k], batch.value_len[b, k]
             assert batch.tokens[b, s : s + n].tolist() == asm.value_tokens(attr, pop.values[ind, attr])
-            assert tok.decode(batch.tokens[b, s : s + n]) == tok.decode(
-                tok.encode(r.values[ATTRIBUTES[attr]][pop.values[ind, attr]])
-            )
+            value = r.values[ATTRIBUTES[attr]][pop.values[ind, attr]]
+            # The word tokenizer spaces its punctuation ("Coca - Cola"); the subword one decodes exactly.
+            assert tok.decode(batch.tokens[b, s : s + n]) == tok.decode(tok.encode(value))
+            assert dm.hparams.tokenizer == "word" or tok.decode(batch.tokens[b, s : s + n]) == value
             ns, nn = batch.name_start[b, k], batch.name_len[b, k]
             assert tok.decode(batch.tokens[b, ns : ns + nn]) == name
+            parts = [asm.first[first, : asm.first_len[first]], asm.first[middle, : asm.first_len[middle]]]
+            parts.append(asm.last[last, : asm.last_len[last]])
+            assert batch.tokens[b, ns : ns + nn].tolist() == np.concatenate(parts).tolist()
     slot = batch.value_slot()
     assert (slot >= 0).sum() == batch.value_len.sum()
+
+
+def test_a_biography_decodes_to_its_text(dm: BiographyDataModule) -> None:
+    """The whole sequence reads as written: sentences joined by spaces, "Zhu's", "2042." (not "Zhu' s")."""
+    if dm.hparams.tokenizer == "word":
+        pytest.skip('the word tokenizer spaces punctuation inside values ("Coca - Cola")')
+    r, pop = load_resources(), dm.populations["train"]
+    batch = stream(dm).batch_at(4)
+    for b, sentences in enumerate(_sentence_templates(dm, batch)):
+        template = {attr: t for _, attr, t in sentences}
+        first, middle, last = pop.names[batch.individual[b]]
+        name = f"{r.first_names[first]} {r.first_names[middle]} {r.last_names[last]}"
+        text = []
+        for attr in batch.value_attr[b]:
+            value = r.values[ATTRIBUTES[attr]][pop.values[batch.individual[b], attr]]
+            text.append(r.templates[ATTRIBUTES[attr]][template[attr]].format(name=name, value=value))
+        assert dm.assembler.decode(batch, b) == " ".join(text)
 
 
 def test_sequences_are_bos_eos_and_padded(dm: BiographyDataModule) -> None:
@@ -185,9 +210,7 @@ def test_same_seed_same_stream_and_other_seed_or_rank_differs(dm: BiographyDataM
 
 
 def test_eval_sets_are_fixed_and_unseen_never_trained(dm: BiographyDataModule) -> None:
-    again = BiographyDataModule(
-        n_individuals=300, n_unseen=50, n_new=40, batch_size=16, n_val_sequences=64, n_unseen_sequences=32
-    )
+    again = BiographyDataModule(**DM_ARGS, tokenizer=dm.hparams.tokenizer)
     again.setup()
     for name in ("val", "unseen"):
         assert dm.eval_batches[name], name

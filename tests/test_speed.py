@@ -164,9 +164,10 @@ def run_benchmark(script: str, *args: str) -> str:
 def test_data_pipeline_benchmark_compares_packed_and_per_field_batches() -> None:
     out = run_benchmark(
         "data_pipeline.py", "--n-individuals", "200", "--batch-size", "16", "--workers", "1",
-        "--seconds", "0.3", "--repeats", "1", "--consumed", "100",
+        "--seconds", "0.3", "--repeats", "1", "--consumed", "100", "--tokenizers", "word,subword",
     )  # fmt: skip
-    assert "one core, in-process:" in out
+    assert "one core, in-process, data.tokenizer word: " in out and "1.00x word" in out
+    assert re.search(r"data\.tokenizer subword: [\d,]+ biographies/s .*; \d\.\d\dx word; rounds", out), out
     assert re.search(r"1 workers: packed [\d,]+ biographies/s, per-field [\d,]+ \(packed / per-field", out), (
         out
     )

@@ -5,6 +5,10 @@ between name and value, the value, template text after the value. Every segment 
 a padded id table; a batch of biographies is then a handful of numpy gathers and one scatter, with no string
 work and no Python loop per token or per sequence. The name and value are inserted after tokenization, so
 they never merge with punctuation, and their spans come out of the same arithmetic.
+
+Every segment is encoded with the space before its first word (:class:`SegmentTexts`): a subword tokenizer
+marks a word start (``▁James``), so a name part or a value has the same pieces wherever it is inserted; the
+word tokenizer ignores spaces.
 """
 
 from __future__ import annotations
@@ -18,6 +22,60 @@ from factdyn.data.resources import ATTRIBUTES, Resources
 from factdyn.data.tokenizer import Tokenizer
 
 N_ATTR = len(ATTRIBUTES)
+
+
+def inserted(text: str) -> str:
+    """A name part or a value as it is encoded: after a space (a template's, or between two sentences)."""
+    return " " + text
+
+
+@dataclass(frozen=True)
+class SegmentTexts:
+    """The strings biographies are assembled from, each spaced as it is encoded.
+
+    A word carries the space before it. Every sentence starts with a space (sentences follow ``<bos>`` or
+    each other), and so do name parts and values; the template text before a name or a value gives its
+    trailing space to them (``" The birth of"``, ``" occurred on"``); text that follows a name or a value
+    directly stays as written (``"'s date of birth is"``, ``"."``). Templates are attribute-major.
+    """
+
+    before: tuple[str, ...]
+    between: tuple[str, ...]
+    after: tuple[str, ...]
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+    values: dict[str, tuple[str, ...]]
+
+    def template_text(self) -> list[str]:
+        """Every distinct non-empty template segment, sorted."""
+        return sorted({*self.before, *self.between, *self.after} - {""})
+
+    def inserted_text(self) -> list[str]:
+        """Every distinct name part and value, sorted (a city is both a birth place and a location)."""
+        texts = {*self.first_names, *self.last_names}
+        texts.update(v for values in self.values.values() for v in values)
+        return sorted(texts)
+
+
+def segment_texts(resources: Resources) -> SegmentTexts:
+    """The spaced segments of the first ``resources.n_templates`` templates of each attribute, the name
+    parts and the values (``load_resources`` checks the spaces around ``{name}`` and ``{value}``)."""
+    before, between, after = [], [], []
+    for attr in ATTRIBUTES:
+        for t in resources.templates[attr][: resources.n_templates]:
+            head, rest = t.split("{name}")
+            middle, tail = rest.split("{value}")
+            before.append(inserted(head.removesuffix(" ")) if head else "")
+            between.append(middle.removesuffix(" "))
+            after.append(tail)
+    return SegmentTexts(
+        before=tuple(before),
+        between=tuple(between),
+        after=tuple(after),
+        first_names=tuple(map(inserted, resources.first_names)),
+        last_names=tuple(map(inserted, resources.last_names)),
+        values={attr: tuple(map(inserted, resources.values[attr])) for attr in ATTRIBUTES},
+    )
 
 
 def _pad_table(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,24 +129,17 @@ class BiographyAssembler:
     def __init__(self, resources: Resources, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self.n_templates = resources.n_templates
-        before, between, after = [], [], []
-        for attr in ATTRIBUTES:
-            for t in resources.templates[attr][: self.n_templates]:
-                head, rest = t.split("{name}")
-                middle, tail = rest.split("{value}")
-                before.append(tokenizer.encode(head))
-                between.append(tokenizer.encode(middle))
-                after.append(tokenizer.encode(tail))
-        self.before, self.before_len = _pad_table(before)
-        self.between, self.between_len = _pad_table(between)
-        self.after, self.after_len = _pad_table(after)
-        self.first, self.first_len = _pad_table([tokenizer.encode(n) for n in resources.first_names])
-        self.last, self.last_len = _pad_table([tokenizer.encode(n) for n in resources.last_names])
+        texts = segment_texts(resources)
+        self.before, self.before_len = _pad_table([tokenizer.encode(t) for t in texts.before])
+        self.between, self.between_len = _pad_table([tokenizer.encode(t) for t in texts.between])
+        self.after, self.after_len = _pad_table([tokenizer.encode(t) for t in texts.after])
+        self.first, self.first_len = _pad_table([tokenizer.encode(n) for n in texts.first_names])
+        self.last, self.last_len = _pad_table([tokenizer.encode(n) for n in texts.last_names])
         values: list[list[int]] = []
         offsets = []
         for attr in ATTRIBUTES:
             offsets.append(len(values))
-            values.extend(tokenizer.encode(v) for v in resources.values[attr])
+            values.extend(tokenizer.encode_values(texts.values[attr]))
         self.value_offset = np.array(offsets, dtype=np.int64)
         self.cardinalities = [len(resources.values[attr]) for attr in ATTRIBUTES]
         self.value, self.value_len = _pad_table(values)

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from factdyn.checks import ConfigError, require, require_bool, require_int
 from factdyn.data.batches import to_torch, unpack_batch
-from factdyn.data.corpus import default_corpus
+from factdyn.data.corpus import corpus
 from factdyn.data.population import (
     EVAL_ROLES,
     EVAL_SETS,
@@ -25,6 +25,7 @@ from factdyn.data.population import (
 from factdyn.data.resources import ATTRIBUTES, load_resources
 from factdyn.data.samplers import IndividualSampler, Uniform
 from factdyn.data.stream import BiographyStream
+from factdyn.data.subword import VOCAB_SIZE
 
 
 class BiographyDataModule(L.LightningDataModule):
@@ -39,6 +40,11 @@ class BiographyDataModule(L.LightningDataModule):
         n_templates_eval: held-out templates per individual and attribute (paper: 5).
         shuffle_sentences: shuffle the six sentences of every biography (paper: True); ``False`` writes them
             in ATTRIBUTES order, in training and evaluation alike (the paper's fixed-order ablation).
+        tokenizer: ``word``, the closed word vocabulary (a name is three tokens), or ``subword``, a
+            SentencePiece BPE model trained on the corpus, under which names and values span several pieces
+            as under the paper's 32k SentencePiece model; see ``docs/tokenizer.md``.
+        subword_vocab_size: pieces of the ``subword`` vocabulary, special tokens included (ignored by
+            ``word``).
         sampler: distribution over individuals for training (default: uniform); see ``docs/samplers.md``.
         train_roles: populations the training stream draws from, concatenated in this order into one index
             space (default ``[train]``). Fine-tuning with replay uses ``[new, train]`` with a
@@ -68,6 +74,8 @@ class BiographyDataModule(L.LightningDataModule):
         n_templates_train: int = 20,
         n_templates_eval: int = 5,
         shuffle_sentences: bool = True,
+        tokenizer: str = "word",
+        subword_vocab_size: int = VOCAB_SIZE,
         sampler: IndividualSampler | None = None,
         train_roles: list[str] | None = None,
         batch_size: int = 128,
@@ -81,7 +89,7 @@ class BiographyDataModule(L.LightningDataModule):
         pin_memory: bool | None = None,
     ) -> None:
         super().__init__()
-        self.tokenizer, self.assembler = default_corpus()
+        self.tokenizer, self.assembler = corpus(tokenizer, subword_vocab_size)
         n_templates = self.assembler.n_templates
         require_int("data.n_individuals", n_individuals, 1)
         require_int("data.n_unseen", n_unseen, 0)

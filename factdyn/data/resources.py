@@ -71,6 +71,13 @@ def load_resources(root: str | None = None) -> Resources:
         for t in items:
             if t.count("{name}") != 1 or t.count("{value}") != 1 or t.index("{name}") > t.index("{value}"):
                 raise ValueError(f"template for {attr} must hold one {{name}} before one {{value}}: {t!r}")
+            # A name part or a value is encoded after a space (biography.inserted): the text must have one.
+            head, rest = t.split("{name}")
+            if (head and not head.endswith(" ")) or not rest.split("{value}")[0].endswith(" "):
+                raise ValueError(
+                    f"template for {attr} must have a space (or the start) before {{name}} and a space "
+                    f"before {{value}}: {t!r}"
+                )
     return Resources(
         first_names=tuple(_read_lines(base / "first_names.txt")),
         last_names=tuple(_read_lines(base / "last_names.txt")),

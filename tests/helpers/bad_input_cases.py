@@ -49,6 +49,10 @@ data | unseen larger than the name space | --data.n_unseen 810000000 | data.n_in
 data | train_roles unknown | --data.train_roles '[pupils]' | data.train_roles ; train
 data | train_roles repeated | --data.train_roles '[train, train]' | data.train_roles ; distinct
 data | train_roles with an empty role | --data.train_roles '[new, train]' | data.train_roles ; not empty
+data | tokenizer unknown | --data.tokenizer bpe | data.tokenizer ; 'word', 'subword'
+data | subword_vocab_size below the characters | --data.tokenizer subword --data.subword_vocab_size 40 | data.subword_vocab_size ; >= 72
+data | subword_vocab_size above the corpus | --data.tokenizer subword --data.subword_vocab_size 100000 | data.subword_vocab_size ; [72, ; the pieces this corpus has
+data | subword_vocab_size not a number | --data.tokenizer subword --data.subword_vocab_size big | data.subword_vocab_size ; int
 
 sampler | unknown sampler | --data.sampler NoSuchSampler | data.sampler ; AdaptiveWarmUp, Celebrities
 sampler | warmup_individuals zero | --data.sampler AdaptiveWarmUp --data.sampler.warmup_individuals 0 $SWITCH | data.sampler.warmup_individuals ; >= 1
