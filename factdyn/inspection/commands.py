@@ -136,7 +136,10 @@ def ask_main(argv: Sequence[str]) -> None:
     )
     _checkpoint_argument(parser)
     parser.add_argument(
-        "words", nargs="+", metavar="NAME [ATTRIBUTE]", help='"First Middle Last" [attribute]'
+        "words",
+        nargs="+",
+        metavar="NAME",
+        help='the full name, "First Middle Last" (quoted or not), then optionally one attribute',
     )
     _template_arguments(parser, all_allowed=False)
     parser.add_argument("--prompts", action="store_true", help="print each prompt under its answer")
