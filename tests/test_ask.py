@@ -21,6 +21,7 @@ from factdyn.inspection.people import People
 from factdyn.inspection.prompts import Prompt, PromptBuilder
 from factdyn.inspection.values import ValueVocabulary
 from factdyn.training.module import FactLearner
+from tests.helpers.programs import run_program
 
 CPU = torch.device("cpu")
 SURE = 20.0
@@ -212,13 +213,7 @@ def test_attention_of_one_biography(run) -> None:
 
 
 def ask(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    try:
-        main(["ask", *args])
-        code = 0
-    except SystemExit as exit:
-        code = int(exit.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_program(capsys, "ask", *args)
 
 
 def test_factdyn_ask_prints_answer_probability_and_truth(trained_tiny_run: Path, run, capsys) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from factdyn.checks import ConfigError
-from factdyn.cli import main
 from factdyn.data.resources import ATTRIBUTES
 from factdyn.inspection import load_run
 from factdyn.inspection.predictions import select_indices
 from factdyn.training.checkpoint_files import CheckpointError
 from factdyn.training.evaluation_source import checkpoint_datamodule
+from tests.helpers.programs import run_program
 
 FIELDS = {
     "step", "name", "population", "individual", "attribute", "templates", "template", "prompt",
@@ -22,13 +22,7 @@ FIELDS = {
 
 
 def predict(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    try:
-        main(["predict", *args])
-        code = 0
-    except SystemExit as exit:
-        code = int(exit.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_program(capsys, "predict", *args)
 
 
 def lines(path: Path) -> list[dict]:
