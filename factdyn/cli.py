@@ -6,6 +6,9 @@
     factdyn report <run dirs...> --out reports/<name>       (figures and tables: factdyn.analysis.report)
     factdyn archive <run dirs...> --to results/<name>       (the committed results: factdyn.analysis.archive)
     factdyn evidence [--check]                              (REPRODUCTION's tables: factdyn.analysis.evidence)
+    factdyn predict <ckpt> [--individuals 0:100 ...]        (greedy answers as JSON lines: factdyn.inspection)
+    factdyn ask <ckpt> "<full name>" [attribute]           (one individual's answers: factdyn.inspection)
+    factdyn export <ckpt> --to transformer-lens <dir>      (the model for TransformerLens: factdyn.inspection)
 
 Values known only once the data is defined (vocabulary size, maximum length, attribute cardinalities,
 tokenizer fingerprint) are linked from the DataModule to the model at instantiation; since they are
@@ -19,11 +22,13 @@ A user error (a bad value, a name that matches nothing, a missing or unreadable 
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch import Trainer, seed_everything
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
@@ -121,9 +126,35 @@ USER_ERRORS = (MisconfigurationException, yaml.YAMLError)
 """Exceptions printed as one line besides factdyn's own user errors (:mod:`factdyn.errors`)."""
 
 
+PROGRAMS_HELP = """Watch a language model learn facts (Zucchet et al. 2025). Every program has its --help:
+
+  factdyn fit | validate | test ...          train a run, evaluate a checkpoint (the subcommands below)
+  factdyn toy fit | validate | test ...      the toy associative memory
+  factdyn sweep FILE [--parallel K]          a grid of runs
+  factdyn report RUNS... --out DIR           the paper's figures and tables from runs
+  factdyn archive RUNS... --to DIR           copy finished runs into the committed results archive
+  factdyn evidence [--check]                 REPRODUCTION.md's tables from the archive
+  factdyn predict CKPT [--individuals ...]   greedy answers for chosen individuals, as JSON lines
+  factdyn ask CKPT "FULL NAME" [ATTRIBUTE]   what the model answers about one individual
+  factdyn export CKPT --to transformer-lens DIR
+                                             the model for TransformerLens"""
+"""``factdyn --help``'s description: every program, LightningCLI's subcommands and those dispatched
+before it (:func:`_dispatch`)."""
+
+
+class ProgramsHelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
+    """jsonargparse's help, with the description's lines kept as written (the program list)."""
+
+
 class CheckedCLI(LightningCLI):
     """A LightningCLI that runs :func:`~factdyn.preflight.preflight` for its subcommand before it builds the
     Trainer (not with ``run=False``: nothing runs then, and the callbacks check at ``setup``)."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """Lightning's subcommands but ``predict``: ``factdyn predict`` is a program of its own (the data
+        has no prediction set, and Lightning's would start a run version)."""
+        return {k: v for k, v in LightningCLI.subcommands().items() if k != "predict"}
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
         if self.subcommand is not None:
@@ -368,6 +399,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> FactdynCLI:
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_callback=RunConfigSaver,
         save_config_kwargs={"overwrite": True},
+        parser_kwargs={"description": PROGRAMS_HELP, "formatter_class": ProgramsHelpFormatter},
     )
 
 
@@ -380,6 +412,9 @@ TOY_TRAINER_DEFAULTS = {
         "init_args": {"save_dir": "logs", "name": "toy", "default_hp_metric": False},
     },
 }
+
+
+TOY_HELP = "The toy associative memory (docs/toy.md): factdyn toy fit | validate | test."
 
 
 class ToyCLI(CheckedCLI):
@@ -414,13 +449,15 @@ def toy_cli_main(args: list[str] | None = None, run: bool = True) -> ToyCLI:
         seed_everything_default=0,
         trainer_defaults=TOY_TRAINER_DEFAULTS,
         save_config_kwargs={"overwrite": True},
+        parser_kwargs={"description": TOY_HELP},
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: ``factdyn <subcommand> ...``, ``factdyn toy <subcommand> ...``, ``factdyn sweep ...``,
-    ``factdyn report ...``, ``factdyn archive ...`` or ``factdyn evidence ...`` (the last four are plain
-    argparse programs, not LightningCLI).
+    ``factdyn report ...``, ``factdyn archive ...``, ``factdyn evidence ...``, ``factdyn predict ...``,
+    ``factdyn ask ...`` or ``factdyn export ...`` (the last seven are plain argparse programs, not
+    LightningCLI; :data:`PROGRAMS_HELP` lists them all in ``factdyn --help``).
 
     A user error is one line on stderr and exit status 2 (:mod:`factdyn.errors`)."""
     with reported_user_errors(USER_ERRORS):
@@ -451,8 +488,14 @@ def _dispatch(argv: list[str] | None) -> None:
 
         evidence_main(words[1:])
         return
-    # Before the LightningCLI builds anything: see factdyn/process.py. The sweep, report, archive and
-    # evidence programs above train nothing (a sweep's runs are factdyn processes of their own).
+    if words[:1] in (["predict"], ["ask"], ["export"]):
+        from factdyn.inspection.commands import main as inspection_main
+
+        inspection_main(words)
+        return
+    # Before the LightningCLI builds anything: see factdyn/process.py. The sweep, report, archive,
+    # evidence and inspection programs above train nothing (a sweep's runs are factdyn processes of their
+    # own).
     keep_freed_memory()
     toy = words[:1] == ["toy"]
     run_cli = toy_cli_main if toy else cli_main

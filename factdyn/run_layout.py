@@ -14,6 +14,8 @@ A run directory holds::
     checkpoints/last.ckpt    the newest full training state (for resume)
     checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
     checkpoints/*.sha256     each checkpoint's hash sidecar
+    eval/predictions_<checkpoint>_<population>.jsonl   greedy answers (``factdyn predict``), written
+                             after the run, beside it: never a run version of its own
 
 An **archived** run (``factdyn archive``, :mod:`factdyn.analysis.archive`) keeps the small files above
 (:data:`ARCHIVED_FILES`) and, instead of the event files, every scalar as ``scalars.csv.gz`` (step, tag,
@@ -46,6 +48,7 @@ ARCHIVE_RECORD = "archive.json"
 ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES, PANEL)
 """The run directory's files an archive copies as they are (those a run has; the scalars are converted)."""
 CHECKPOINT_DIR = "checkpoints"
+EVAL_DIR = "eval"
 LAST_CHECKPOINT = "last.ckpt"
 CHECKPOINT_GLOB = "*.ckpt"
 ABANDONED = "abandoned"
@@ -82,6 +85,16 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
 
 def last_checkpoint(run_dir: str | Path) -> Path:
     return checkpoint_dir(run_dir) / LAST_CHECKPOINT
+
+
+def eval_dir(run_dir: str | Path) -> Path:
+    """Where evaluations of a finished run's checkpoints go (``factdyn predict``)."""
+    return Path(run_dir) / EVAL_DIR
+
+
+def predictions_path(run_dir: str | Path, checkpoint: str | Path, population: str) -> Path:
+    """``eval/predictions_<checkpoint name without .ckpt>_<population>.jsonl`` of ``run_dir``."""
+    return eval_dir(run_dir) / f"predictions_{Path(checkpoint).stem}_{population}.jsonl"
 
 
 def summary_path(run_dir: str | Path) -> Path:

@@ -69,6 +69,11 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
         "callbacks are thin adapters",
     ),
     (
+        "factdyn.inspection*",
+        ("factdyn.callbacks", "factdyn.cli", "factdyn.toy", "factdyn.sweep", "factdyn.analysis"),
+        "it reads checkpoints and data, and trains nothing",
+    ),
+    (
         "factdyn.toy*",
         ("factdyn.data", "factdyn.model", "factdyn.callbacks", "factdyn.cli"),
         "the toy stands alone",
@@ -144,6 +149,18 @@ def test_nothing_imports_the_cli() -> None:
     """``cli.py`` knows every piece; only the console script imports it."""
     users = sorted(m for m, p in modules().items() if m != "factdyn.cli" and "factdyn.cli" in imported(p))
     assert users == []
+
+
+def test_only_the_cli_imports_inspection() -> None:
+    """``factdyn.inspection`` sits above training (it loads what training wrote): only the CLI's dispatch and
+    the package itself use it."""
+    inspection = "factdyn.inspection"
+    users = sorted(
+        m
+        for m, p in modules().items()
+        if not m.startswith(inspection) and any(n.startswith(inspection) for n in imported(p))
+    )
+    assert users == ["factdyn.cli"]
 
 
 def test_the_graph_sees_imports() -> None:

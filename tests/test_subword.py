@@ -197,3 +197,25 @@ def test_the_stats_report_counts_what_biographies_insert(capsys) -> None:
     mean = 2 * assembler.first_len.mean() + assembler.last_len.mean()
     assert f"  full name                {mean:.2f}" in subword
     assert "company 'Intuit': ▁Int uit (plain BPE: ▁Intuit)" in subword
+
+
+def test_asking_and_exporting_a_subword_run(subword_run: Path, capsys) -> None:
+    """``load_run``, ``factdyn ask``, attention labels and ``factdyn export`` read the run's own tokenizer."""
+    from factdyn.inspection import load_run
+    from tests.helpers.programs import run_program
+
+    run = load_run(subword_run, "cpu")
+    tokenizer, _ = corpus("subword")
+    assert run.tokenizer.fingerprint == tokenizer.fingerprint
+    name, facts = run.person(2).name, run.facts(2)
+    code, out, _ = run_program(capsys, "ask", str(subword_run), name)
+    rows = out.splitlines()[2:]
+    assert code == 0 and [r.split()[0] for r in rows] == list(ATTRIBUTES)
+    assert all(facts[a] in row for a, row in zip(ATTRIBUTES, rows, strict=True))
+    record = run.attention(2)
+    named = [p for p, is_name in zip(record.tokens, record.roles["name"].tolist(), strict=True) if is_name]
+    assert "".join(named).replace("\u2581", " ").split() == name.split() * 6  # pieces, not decoded words
+    out_dir = subword_run / "tl"
+    code, _, _ = run_program(capsys, "export", str(subword_run), "--to", "transformer-lens", str(out_dir))
+    vocabulary = json.loads((out_dir / "vocab.json").read_text())
+    assert code == 0 and len(vocabulary) == VOCAB_SIZE and "\u2581J" in str(vocabulary)

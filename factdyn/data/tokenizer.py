@@ -37,6 +37,10 @@ class Tokenizer(Protocol):
 
     def decode(self, ids: Iterable[int]) -> str: ...
 
+    def pieces(self, ids: Iterable[int]) -> list[str]:
+        """Each id's own token string, for display and for exporting the vocabulary."""
+        ...
+
 
 def prefix_conflicts(seqs: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
     """``(i, j)`` pairs in which sequence ``i`` equals sequence ``j`` or is a prefix of it: every such ``i``
@@ -94,6 +98,45 @@ class WordTokenizer:
         return seqs
 
     def decode(self, ids: Iterable[int]) -> str:
-        words = [self.itos[i] for i in ids if i != self.pad_id]
-        text = " ".join(words)
-        return re.sub(r" ([.,;:!?')])", r"\1", text).replace(" ' s ", "'s ").replace("( ", "(")
+        """The text of ``ids`` (``<pad>`` dropped), with the spaces the tokens lost put back by
+        :func:`detokenize`."""
+        return detokenize([self.itos[i] for i in ids if i != self.pad_id])
+
+
+GLUED_BEFORE = frozenset(".,;:!?)'-")
+"""Tokens written without a space before them: closing punctuation, apostrophes and hyphens."""
+GLUED_AFTER = frozenset("('-")
+"""Tokens written without a space after them."""
+INITIALS = re.compile(r"[A-Z]{1,2}")
+"""Upper-case words of one or two letters, which an ``&`` or ``.`` joins: ``S&P``, ``AT&T``, ``U.S.``."""
+
+
+def detokenize(words: list[str]) -> str:
+    """Join word-level tokens into text: a space between two tokens unless punctuation glues them.
+
+    The spacing is lost at tokenization, so this is a rule of thumb for the shipped corpus: an apostrophe
+    or a hyphen joins its neighbours (``Nielsen's``, ``Xi'an``, ``Coca-Cola``), closing punctuation its
+    left neighbour, ``&`` and ``.`` two short upper-case words (``S&P``, ``AT&T``, ``U.S.``, ``E.ON``), and
+    ``.`` a lower-case word after it (``JD.com``). A name or value is never ambiguous to a caller that knows
+    which one it is: look it up instead (the resources hold the exact strings).
+    """
+    text: list[str] = []
+    for k, word in enumerate(words):
+        before = words[k - 1] if k else ""
+        after = words[k + 1] if k + 1 < len(words) else ""
+        glued = (
+            k == 0
+            or word in GLUED_BEFORE
+            or before in GLUED_AFTER
+            or (before in "&." and k >= 2 and _joins(words[k - 2], before, word))
+            or (word == "&" and _joins(before, word, after))
+        )
+        text.append(word if glued else f" {word}")
+    return "".join(text)
+
+
+def _joins(left: str, mark: str, right: str) -> bool:
+    """Whether ``mark`` (``&`` or ``.``) is written without spaces between ``left`` and ``right``."""
+    if mark == "." and right[:1].islower():
+        return True
+    return bool(INITIALS.fullmatch(left)) and bool(right) and right.isupper()

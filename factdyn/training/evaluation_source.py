@@ -9,16 +9,23 @@ one line by :func:`~factdyn.training.run_directory.refuse_contradicting_flags` (
 
 The checkpoint is read with ``weights_only=True``
 (:func:`~factdyn.training.checkpoint_io.load_lightning_checkpoint`); nothing is unpickled.
+
+Outside the CLI, :func:`checkpoint_datamodule` builds the DataModule of those same settings (``factdyn
+predict`` / ``ask`` and :func:`factdyn.inspection.load_run`).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from jsonargparse import Namespace
 
+from factdyn.checks import require
+from factdyn.data import BiographyDataModule
+from factdyn.training.checkpoint_files import CheckpointError
 from factdyn.training.run_directory import EXECUTION_ONLY, checkpoint_point, refuse_contradicting_flags
 
 EVALUATING = ("validate", "test")
@@ -72,3 +79,31 @@ def refuse_other_population(
     point = checkpoint_point(Path(path), checkpoint)
     point.hparams = {"data": point.hparams["data"]}  # the model's: parsed from the checkpoint by Lightning
     refuse_contradicting_flags(point, {"data": given}, linked, may_differ=EVALUATION_ONLY, expected=EVALUATED)
+
+
+def checkpoint_datamodule(
+    path: str | Path, checkpoint: Mapping[str, Any], **settings: Any
+) -> BiographyDataModule:
+    """The DataModule a checkpoint was trained on, set up (populations, template splits, tokenizer): its
+    recorded settings (:func:`data_defaults`, the seed included), where ``settings`` may change only the
+    :data:`EVALUATION_ONLY` fields (``eval_batch_size=...``). A checkpoint without DataModule settings (not
+    written by ``factdyn fit``) is a one-line :class:`CheckpointError`: its population is unknown."""
+    keys = set(inspect.signature(BiographyDataModule.__init__).parameters) - {"self", "sampler"}
+    defaults = data_defaults(checkpoint, keys)
+    if not defaults:
+        raise CheckpointError(
+            f"{path}: records no data settings (not written by factdyn fit), so its population is unknown"
+        )
+    for key in settings:
+        require(
+            key in EVALUATION_ONLY["data"],
+            f"data.{key}",
+            f"one of {', '.join(EVALUATION_ONLY['data'])} (the rest is the checkpoint's population)",
+            settings[key],
+        )
+    kwargs = {k.removeprefix("data."): v for k, v in defaults.items() if k.startswith("data.")}
+    if SEED_SOURCE in defaults:
+        kwargs["seed"] = defaults[SEED_SOURCE]
+    datamodule = BiographyDataModule(**{**kwargs, **settings})
+    datamodule.setup("predict")
+    return datamodule

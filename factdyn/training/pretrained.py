@@ -27,7 +27,14 @@ def load_pretrained(path: str | Path, frozen: bool = True, optimizer_states: boo
     ``optimizer_states``: also keep the checkpoint's optimizer states (fine-tuning may start from them);
     otherwise only the model is kept, not the rest of the checkpoint (AdamW's moments are twice its size).
     """
-    ckpt = load_verified(path)  # safe and hash-checked: a bad file fails with a one-line error
+    # Safe and hash-checked: a bad file fails with a one-line error.
+    return pretrained_from(load_verified(path), path, frozen, optimizer_states)
+
+
+def pretrained_from(
+    ckpt: dict[str, Any], path: str | Path, frozen: bool = True, optimizer_states: bool = False
+) -> Pretrained:
+    """:func:`load_pretrained` of a checkpoint already loaded (by ``load_verified``) from ``path``."""
     hparams, state_dict = ckpt.get("hyper_parameters"), ckpt.get("state_dict")
     if not isinstance(hparams, dict) or not isinstance(state_dict, dict):
         keys = ", ".join(map(repr, list(ckpt)[:6])) or "nothing"
