@@ -53,6 +53,7 @@ from factdyn.errors import reported_user_errors
 from factdyn.library_noise import silence_library_noise
 from factdyn.preflight import as_configured, preflight
 from factdyn.process import keep_freed_memory
+from factdyn.shipped_configs import resolve_config_args
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.checkpoint_io import load_lightning_checkpoint
 from factdyn.training.disk import require_writable
@@ -460,7 +461,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _dispatch(argv: list[str] | None) -> None:
-    words = list(argv) if argv is not None else sys.argv[1:]
+    # A --config that is not here may name a config shipped with the package (factdyn.shipped_configs).
+    words = resolve_config_args(list(argv) if argv is not None else sys.argv[1:])
+    if argv is None:
+        sys.argv[1:] = words
     if words[:1] == ["sweep"]:
         from factdyn.sweep import main as sweep_main
 
