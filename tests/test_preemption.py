@@ -18,7 +18,13 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from factdyn.analysis.runs import read_scalars
 from factdyn.callbacks.data_stream_recorder import read_stream
 from factdyn.callbacks.preemption import EXIT_INTERRUPTED, PreemptionCheckpoint
-from factdyn.run_layout import STATUS_INTERRUPTED, is_finished, last_checkpoint, summary_path
+from factdyn.run_layout import (
+    STATUS_INTERRUPTED,
+    is_finished,
+    last_checkpoint,
+    summary_path,
+    summary_status,
+)
 from tests.helpers.runs import REPO, tiny_args
 
 MAX_STEPS = 16
@@ -108,6 +114,14 @@ def test_sigterm_checkpoints_reports_interrupted_and_resumes(tmp_path: Path) -> 
     lines = (run_dir / "data_stream.jsonl").read_text().splitlines()
     assert len(lines) == MAX_STEPS and sorted(read_stream(run_dir / "data_stream.jsonl")) == list(range(16))
     assert [json.loads(line)["step"] for line in lines][step] == step
+
+
+def test_an_interrupted_summary_is_not_a_finished_run(tmp_path: Path) -> None:
+    assert summary_status(tmp_path) is None and not is_finished(tmp_path)
+    summary_path(tmp_path).write_text(json.dumps({"status": STATUS_INTERRUPTED, "steps": 5}))
+    assert summary_status(tmp_path) == STATUS_INTERRUPTED and not is_finished(tmp_path)
+    summary_path(tmp_path).write_text(json.dumps({"steps": 5}))  # written before statuses existed
+    assert is_finished(tmp_path)
 
 
 def test_lightning_own_sigterm_exit_is_not_zero() -> None:

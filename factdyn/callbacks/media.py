@@ -15,6 +15,7 @@ and one line says where, once per run. Only rank zero writes, as for every file 
 from __future__ import annotations
 
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from factdyn.callbacks.quiet import rank_zero_run_dir
 from factdyn.run_layout import CSV_METRICS, MEDIA, media_path
 
-_announced: set[Path] = set()
-"""The run directories whose media folder was announced (the one line per run)."""
+_announced: weakref.WeakSet[L.Trainer] = weakref.WeakSet()
+"""The trainers that announced their media folder (the one line per run: a resumed run is a new trainer)."""
 
 
 def tensorboard_writer(trainer: L.Trainer) -> Any | None:
@@ -46,8 +47,8 @@ def _media_file(trainer: L.Trainer, tag: str, suffix: str) -> Path | None:
     run_dir = rank_zero_run_dir(trainer)
     if run_dir is None:
         return None
-    if run_dir not in _announced:
-        _announced.add(run_dir)
+    if trainer not in _announced:
+        _announced.add(trainer)
         names = ", ".join(type(logger).__name__ for logger in trainer.loggers)
         what = "no logger: text, figures and histograms"
         if names:
