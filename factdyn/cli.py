@@ -422,6 +422,7 @@ class ToyCLI(CheckedCLI):
             parser.link_arguments(f"data.{name}", f"model.{name}")
         parser.link_arguments("seed_everything", "data.seed")
         parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_lightning_class_args(PreemptionCheckpoint, "preemption")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults({"last_checkpoint.save_last": True, "last_checkpoint.save_top_k": 0})
 

@@ -25,7 +25,9 @@ class HallucinationExamples(Callback):
     predicted from the true prefix) next to the true value, with the probability the model gives the true
     value and its greedy guess. A second table puts the seen (``val``) and unseen confidence metrics side by
     side (attribute loss, accuracy, max probability, entropy, plus the no-knowledge baseline). Both go to
-    TensorBoard text under ``hallucinations/examples`` at every ``every_n_validations``-th validation.
+    TensorBoard text under ``hallucinations/examples`` (without TensorBoard:
+    ``media/hallucinations/examples.md``, :mod:`factdyn.callbacks.media`) at every
+    ``every_n_validations``-th validation.
 
     Args:
         n_individuals: biographies shown (each gives six rows).

@@ -43,7 +43,8 @@ class PhaseDetector(Callback):
     ``trainer.callback_metrics`` to a
     :class:`~factdyn.dynamics.phases.PhaseTracker`; a new boundary is logged as a
     scalar (``phase/reached_baseline_step``, ``phase/plateau_end_step``, ``phase/knowledge_step``, value =
-    the boundary's step) and as a line of TensorBoard text (tag ``phase/boundaries``). ``summary()`` gives
+    the boundary's step) and as a line of TensorBoard text (tag ``phase/boundaries``; without TensorBoard,
+    ``media/phase/boundaries.md``). ``summary()`` gives
     the ``plateau`` section of ``summary.json``. Other callbacks must not read this one: one that needs
     plateau detection (e.g. :class:`~factdyn.callbacks.AdaptiveWarmUpSwitch`) runs its own ``PhaseTracker``.
 

@@ -1,7 +1,7 @@
 """Training progress: Lightning's tqdm bar on a terminal, one plain line every N steps anywhere else.
 
 On a terminal the bar redraws itself in place. In a file (a SLURM log, ``nohup``, a CI log) every redraw is
-one more carriage-return update: a 100-step run wrote 223 of them and no loss. There, :class:`LineProgress`
+one more carriage-return update, several per step. There, :class:`LineProgress`
 prints one line every ``trainer.log_every_n_steps`` steps (the steps on which the loss is logged) and one at
 the last step::
 
