@@ -145,3 +145,16 @@ def test_without_a_logger_runs_go_under_logs_and_resume(
     assert is_finished(run_dir) and sorted(p.name for p in run_dir.parent.iterdir()) == ["version_0"]
     assert "metrics: no logger (trainer.logger false)" in resumed.out
     assert (run_dir / MEDIA / "hallucinations" / "examples.md").is_file()
+
+
+def test_ckpt_path_last_with_a_logger_keeping_no_run_directory_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["fit", "--config", str(TINY), "--trainer.logger=lightning.pytorch.loggers.MLFlowLogger",
+              "--ckpt_path=last"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 2 and len(err) == 1
+    assert err[0].startswith("factdyn: error: ckpt_path: 'last' only for runs with a run directory")
+    assert "TensorBoardLogger or CSVLogger" in err[0] and list(tmp_path.iterdir()) == []

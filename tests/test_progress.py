@@ -55,9 +55,14 @@ def test_lines_every_n_steps_after_the_steps_validation(capsys: pytest.CaptureFi
     ]
 
 
-def test_the_terminal_bar_shows_the_loss() -> None:
+def test_the_terminal_bar_shows_the_loss_read_on_logging_steps_only() -> None:
     trainer = FakeTrainer()
-    trainer.callbacks, trainer.loggers = [], []
+    trainer.callbacks, trainer.loggers, trainer.log_every_n_steps = [], [], 10
     trainer.progress_bar_metrics = {}
     trainer.callback_metrics = {"train/loss": torch.tensor(2.5)}
-    assert TerminalProgress().get_metrics(trainer, None)["loss"] == "2.5"
+    bar = TerminalProgress()
+    assert bar.get_metrics(trainer, None)["loss"] == "2.5"
+    trainer.global_step, trainer.callback_metrics = 3, {"train/loss": torch.tensor(1.5)}
+    assert bar.get_metrics(trainer, None)["loss"] == "2.5"  # not a logging step: not read again
+    trainer.global_step = 10
+    assert bar.get_metrics(trainer, None)["loss"] == "1.5"

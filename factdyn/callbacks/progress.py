@@ -124,19 +124,29 @@ class LineProgress(ProgressBar):
 
 
 class TerminalProgress(TQDMProgressBar):
-    """Lightning's tqdm bar, with the loss, the latest held-out attribute loss and the phase."""
+    """Lightning's tqdm bar, with the loss, the latest held-out attribute loss and the phase.
+
+    The fields are read again only on the steps the loss is logged (``log_every_n_steps``) and after a
+    validation: reading a logged tensor waits for the device, which the bar's redraw at every step should
+    not do (the loss does not change in between anyway).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._held_out = _HeldOut()
+        self._fields: dict[str, str] | None = None
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
         if not trainer.sanity_checking:
             self._held_out.read(trainer)
+            self._fields = None
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
-        return {**super().get_metrics(trainer, pl_module), **progress_fields(trainer, self._held_out)}
+        every = max(1, trainer.log_every_n_steps or 1)
+        if self._fields is None or trainer.global_step % every == 0:
+            self._fields = progress_fields(trainer, self._held_out)
+        return {**super().get_metrics(trainer, pl_module), **self._fields}
 
 
 def progress_bar(stream: Any = None) -> ProgressBar:
