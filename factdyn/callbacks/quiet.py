@@ -41,7 +41,8 @@ def rank_zero_run_dir(trainer: L.Trainer) -> Path | None:
     if not trainer.is_global_zero:
         return None
     logger = trainer.loggers[0] if trainer.loggers else None
-    if logger is None:
-        return Path(trainer.default_root_dir)
-    directory = logger.log_dir if isinstance(logger, (TensorBoardLogger, CSVLogger)) else logger.save_dir
-    return Path(directory or trainer.default_root_dir)
+    directory = None
+    if logger is not None:
+        directory = logger.log_dir if isinstance(logger, (TensorBoardLogger, CSVLogger)) else logger.save_dir
+    directory = directory or trainer.default_root_dir
+    return Path(directory) if directory else None
