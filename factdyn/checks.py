@@ -146,3 +146,16 @@ def require_metric(field: str, name: Any, logged: Collection[str], escape: str =
     raise ConfigError(
         field, f"a logged metric{hint}: one of {', '.join(shown)} or their breakdowns{escape}", name
     )
+
+
+def require_extra(module: str, extra: str, needed_by: str) -> None:
+    """A one-line :class:`UserError` when ``module`` cannot be imported: ``<needed_by> needs <module>, which
+    is not installed: pip install 'factdyn[<extra>]'`` (the optional dependency group of pyproject.toml)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or an entry of None in sys.modules
+        found = False
+    if not found:
+        raise UserError(f"{needed_by} needs {module}, which is not installed: pip install 'factdyn[{extra}]'")

@@ -44,18 +44,23 @@ from factdyn.callbacks import (
     KnowledgePanel,
     NonFiniteGuard,
     PhaseDetector,
+    PreemptionCheckpoint,
     RunSummary,
     TensorBoardHparams,
     TensorBoardLayout,
     ValidationAtStart,
     ValidationOnResume,
 )
+from factdyn.callbacks.media import forget_media_from
+from factdyn.callbacks.progress import with_progress_display
 from factdyn.checks import ConfigError, require
 from factdyn.cli_parser import FactdynArgumentParser
 from factdyn.data import BiographyDataModule
 from factdyn.errors import reported_user_errors
+from factdyn.library_noise import silence_library_noise
 from factdyn.preflight import as_configured, preflight
 from factdyn.process import keep_freed_memory
+from factdyn.shipped_configs import resolve_config_args
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.checkpoint_io import load_lightning_checkpoint
 from factdyn.training.disk import require_writable
@@ -71,8 +76,13 @@ from factdyn.training.run_directory import (
     refuse_existing_run,
     remove_failed_run,
     resolve_resume,
+)
+from factdyn.training.run_loggers import (
+    continue_csv_metrics,
+    is_tensorboard,
+    run_logger_args,
     runs_root,
-    tensorboard_logger_args,
+    unlogged_runs_root,
 )
 
 LINKED_FROM_DATA: dict[str, str] = {
@@ -101,6 +111,12 @@ TRAINER_DEFAULTS = {
 }
 
 
+UNLOGGED_RUNS_ROOT = Path(TRAINER_DEFAULTS["logger"]["init_args"]["save_dir"]) / str(
+    TRAINER_DEFAULTS["logger"]["init_args"]["name"]
+)
+"""Where the runs of a ``fit`` with ``trainer.logger false`` go (``logs/factdyn/version_<k>``), unless
+``trainer.default_root_dir`` names another folder."""
+
 ALWAYS_ON: dict[str, type[Callback]] = {
     "summary": RunSummary,
     "exposures": ExposureCounter,
@@ -116,6 +132,8 @@ ALWAYS_ON: dict[str, type[Callback]] = {
     # After every callback whose state a training step changes (exposure counts, guards), so a scheduled
     # checkpoint holds the state after its step, as last.ckpt (ordered last by Lightning) does.
     "checkpoints": CheckpointSchedule,
+    # After the checkpoints too: a SIGTERM's last.ckpt holds the state after its step, as last.ckpt does.
+    "preemption": PreemptionCheckpoint,
     # After the step-0 checkpoint (written at train start): that file is the model before anything, as in
     # a run without this evaluation, and a run resumed from it evaluates step 0 again.
     "validation_at_start": ValidationAtStart,
@@ -162,7 +180,7 @@ class CheckedCLI(LightningCLI):
             extra = list(extra) if isinstance(extra, (list, tuple)) else [extra]
             everything = [*extra, *callbacks]
             preflight(self.subcommand, self.config[self.subcommand], self.datamodule, self.model, everything)
-        return super()._instantiate_trainer(config, callbacks)
+        return super()._instantiate_trainer(config, with_progress_display(config, callbacks))
 
     def _set_seed(self) -> None:
         """Lightning's seeding after a check of the seed, without its "Seed set to" line (the seed is in the
@@ -269,6 +287,7 @@ class FactdynCLI(CheckedCLI):
         self.resume: ResumePoint | None = None
         self.claimed_dir: Path | None = None
         self.numbered_logger: TensorBoardLogger | CSVLogger | None = None
+        self.unlogged_root: Path | None = None
         if self.subcommand != "fit":
             return
         config = self.config["fit"]
@@ -276,17 +295,25 @@ class FactdynCLI(CheckedCLI):
             # Lightning's ModelCheckpoint still writes last.ckpt under fast_dev_run, and with no logger
             # directory that is ./checkpoints: a debugging run writes nothing.
             config["last_checkpoint"]["save_last"] = False
+            return
+        # No logger: the run still gets <root>/version_<k> (claimed at run time), not the working directory.
+        self.unlogged_root = unlogged_runs_root(config, UNLOGGED_RUNS_ROOT)
+        if self.unlogged_root is not None:
+            config["trainer"]["default_root_dir"] = str(self.unlogged_root)
         if config.get("ckpt_path") is None:
             return
-        logger = tensorboard_logger_args(config)
-        self.resume = resolve_resume(config["ckpt_path"], runs_root(logger))
+        logger = run_logger_args(config)
+        self.resume = resolve_resume(config["ckpt_path"], runs_root(config, UNLOGGED_RUNS_ROOT))
         config["ckpt_path"] = str(self.resume.path)
-        if self.resume.run_dir is not None:
+        if self.resume.run_dir is not None and logger is None:
+            config["trainer"]["default_root_dir"] = str(self.resume.run_dir)
+        elif self.resume.run_dir is not None:
             logger["version"] = self.resume.run_dir.name
-            # The resumed process writes every step from the checkpoint's on again (train/* of step k is
-            # logged by batch k, the validation of the checkpoint's step is rerun): TensorBoard hides the
-            # interrupted process's events from this step on.
-            logger["purge_step"] = self.resume.step
+            if is_tensorboard(config):
+                # The resumed process writes every step from the checkpoint's on again (train/* of step k
+                # is logged by batch k, the validation of the checkpoint's step is rerun): TensorBoard hides
+                # the interrupted process's events from this step on (a CSVLogger's rows: below).
+                logger["purge_step"] = self.resume.step
         rank_zero_info(f"resuming from {self.resume.path} (step {self.resume.step})")
 
     # --- the trainer: atomic checkpoints, never overwrite a run directory ---------------------------------
@@ -303,8 +330,13 @@ class FactdynCLI(CheckedCLI):
             if isinstance(callback, RunConfigSaver):
                 callback.defer = self.subcommand == "fit" and self.resume is not None
         if self.subcommand == "fit" and not trainer.fast_dev_run and not self.continues_run:
-            if self.numbered_logger is None and trainer.log_dir is not None:
+            numbered = self.numbered_logger is not None or self.unlogged_root is not None
+            if not numbered and trainer.log_dir is not None:
                 refuse_existing_run(trainer.log_dir)
+        if self.continues_run:
+            if isinstance(trainer.logger, CSVLogger):
+                continue_csv_metrics(trainer.logger, self.resume.step)
+            forget_media_from(self.resume.run_dir, self.resume.step)
         return trainer
 
     @property
@@ -316,11 +348,15 @@ class FactdynCLI(CheckedCLI):
     def _run_subcommand(self, subcommand: str) -> None:
         new_run = subcommand == "fit" and not self.trainer.fast_dev_run and not self.continues_run
         logger = self.numbered_logger if new_run else None
-        if logger is not None and self.trainer.global_rank == 0:
+        root = logger.root_dir if logger is not None else self.unlogged_root if new_run else None
+        if root is not None and self.trainer.global_rank == 0:
             # Lightning's next free number is what a second fit starting at the same moment picks too (and
             # both write into it): the version is the directory this process created.
-            self.claimed_dir = claim_run_directory(logger.root_dir)
-            logger._version = self.claimed_dir.name
+            self.claimed_dir = claim_run_directory(root)
+            if logger is not None:
+                logger._version = self.claimed_dir.name
+            else:  # no logger: the run directory is the trainer's root (checkpoints, log_dir)
+                self.trainer._default_root_dir = str(self.claimed_dir)
         log_dir = self.trainer.log_dir if not self.trainer.fast_dev_run else None
         existed = log_dir is not None and Path(log_dir).exists() and self.claimed_dir is None
         events = event_files(log_dir) if log_dir is not None and self.continues_run else set()
@@ -425,6 +461,7 @@ class ToyCLI(CheckedCLI):
             parser.link_arguments(f"data.{name}", f"model.{name}")
         parser.link_arguments("seed_everything", "data.seed")
         parser.add_lightning_class_args(RunSummary, "summary")
+        parser.add_lightning_class_args(PreemptionCheckpoint, "preemption")
         parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults({"last_checkpoint.save_last": True, "last_checkpoint.save_top_k": 0})
 
@@ -460,12 +497,16 @@ def main(argv: list[str] | None = None) -> None:
     LightningCLI; :data:`PROGRAMS_HELP` lists them all in ``factdyn --help``).
 
     A user error is one line on stderr and exit status 2 (:mod:`factdyn.errors`)."""
+    silence_library_noise()
     with reported_user_errors(USER_ERRORS):
         _dispatch(argv)
 
 
 def _dispatch(argv: list[str] | None) -> None:
-    words = list(argv) if argv is not None else sys.argv[1:]
+    # A --config that is not here may name a config shipped with the package (factdyn.shipped_configs).
+    words = resolve_config_args(list(argv) if argv is not None else sys.argv[1:])
+    if argv is None:
+        sys.argv[1:] = words
     if words[:1] == ["sweep"]:
         from factdyn.sweep import main as sweep_main
 

@@ -10,7 +10,10 @@ A run directory holds::
     exposures.csv            per-individual exposure counts at the end (ExposureCounter)
     panel.csv.gz             the knowledge panel: per (evaluation, individual) exposures, known, losses
                              (KnowledgePanel; only with panel.size > 0)
-    summary.json             final metrics, phases, timings: written at the end of fit (RunSummary)
+    metrics.csv              the scalars, with a CSVLogger instead of TensorBoard
+    media/                   text, figures and histograms, when no TensorBoardLogger takes them
+    summary.json             final metrics, phases, timings: written at the end of fit (RunSummary),
+                             or with "status": "interrupted" when a SIGTERM stopped the run
     checkpoints/last.ckpt    the newest full training state (for resume)
     checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
     checkpoints/*.sha256     each checkpoint's hash sidecar
@@ -22,8 +25,9 @@ An **archived** run (``factdyn archive``, :mod:`factdyn.analysis.archive`) keeps
 value), plus ``archive.json`` (where it came from and the SHA-256 of each archived file). The analysis reads
 either form.
 
-A run is **finished** when ``summary.json`` exists: RunSummary writes it as the last act of a ``fit`` that
-ran to its end, so an interrupted run never has one.
+A run is **finished** when ``summary.json`` exists and does not say ``"status": "interrupted"``: RunSummary
+writes it as the last act of a ``fit`` that ran to its end; a run stopped by SIGTERM (a pre-empted job)
+writes one with that status next to the checkpoint it saved, and a killed run has none.
 
 Beside the ``version_*`` folders, ``<save_dir>/<name>/abandoned/attempt_<k>`` holds an interrupted attempt a
 sweep could not resume (no checkpoint with its optimizer state) and restarted from scratch; the analysis
@@ -33,6 +37,7 @@ never reads it as a run.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 
@@ -43,6 +48,12 @@ SAMPLER = "sampler.json"
 EXPOSURES = "exposures.csv"
 PANEL = "panel.csv.gz"
 SUMMARY = "summary.json"
+STATUS_FINISHED = "finished"
+STATUS_INTERRUPTED = "interrupted"
+"""``summary.json``'s ``status``: the run ran to its end, or a SIGTERM stopped it (it can resume)."""
+MEDIA = "media"
+"""The folder of text, figures and histograms that no logger of the run takes (factdyn.callbacks.media)."""
+CSV_METRICS = "metrics.csv"
 SCALARS_TABLE = "scalars.csv.gz"
 ARCHIVE_RECORD = "archive.json"
 ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES, PANEL)
@@ -101,9 +112,29 @@ def summary_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / SUMMARY
 
 
+def summary_status(run_dir: str | Path) -> str | None:
+    """``summary.json``'s ``status`` (``None`` without a summary; a summary written before statuses existed,
+    or one that cannot be read, counts as finished)."""
+    path = summary_path(run_dir)
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return STATUS_FINISHED
+    status = summary.get("status") if isinstance(summary, dict) else None
+    return STATUS_INTERRUPTED if status == STATUS_INTERRUPTED else STATUS_FINISHED
+
+
 def is_finished(run_dir: str | Path) -> bool:
-    """Whether the run ran to its end (it wrote ``summary.json``)."""
-    return summary_path(run_dir).is_file()
+    """Whether the run ran to its end (it wrote ``summary.json``, not an interrupted one)."""
+    return summary_status(run_dir) == STATUS_FINISHED
+
+
+def media_path(run_dir: str | Path, tag: str, suffix: str) -> Path:
+    """``<run_dir>/media/<tag><suffix>``: a logged tag's file (``panel/first_known`` -> a subfolder)."""
+    parts = [p for p in tag.split("/") if p not in ("", ".", "..")]
+    return Path(run_dir, MEDIA, *parts[:-1], parts[-1] + suffix)
 
 
 def is_archived(run_dir: str | Path) -> bool:

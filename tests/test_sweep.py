@@ -20,7 +20,7 @@ import yaml
 
 from factdyn.analysis.runs import read_scalars
 from factdyn.cli import cli_main
-from factdyn.run_layout import SUMMARY, last_checkpoint
+from factdyn.run_layout import STATUS_INTERRUPTED, SUMMARY, last_checkpoint
 from factdyn.sweep import LocalSweep, Sweep, main
 from factdyn.training.checkpoint_files import save_checkpoint_file
 from tests.conftest import CONFIGS, REPO, TINY
@@ -206,6 +206,10 @@ def test_slurm_script_has_one_array_task_per_grid_point(tmp_path: Path) -> None:
     (runs[0].run_dir / SUMMARY).write_text("{}")
     out = subprocess.run(["bash", str(script_path)], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.startswith("finished already")
+    # One a SIGTERM stopped (its summary says so) is started again, to resume.
+    (runs[0].run_dir / SUMMARY).write_text(json.dumps({"status": STATUS_INTERRUPTED, "steps": 4}, indent=2))
+    out = subprocess.run(["bash", str(script_path)], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["srun", str(stub), "-m", "factdyn.cli", "fit", *runs[0].args]
 
 
 def test_dry_run_prints_commands_and_runs_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -160,7 +160,7 @@ def archive(paths: Sequence[str | Path], to: str | Path, replace: bool = False) 
     if not pairs:
         raise ValueError(f"factdyn archive: no finished run (with {run_layout.SUMMARY}) under {list(paths)}")
     for path in skipped:
-        print(f"[archive] skipped {path}: unfinished (no {run_layout.SUMMARY})")
+        print(f"[archive] skipped {path}: unfinished (no {run_layout.SUMMARY}, or one saying interrupted)")
     return [archive_run(source, dest) for source, dest in pairs]
 
 

@@ -11,6 +11,7 @@ from factdyn.callbacks.hallucination_examples import HallucinationExamples
 from factdyn.callbacks.knowledge_panel import KnowledgePanel
 from factdyn.callbacks.nonfinite_guard import NonFiniteGuard, NonFiniteLossError
 from factdyn.callbacks.phase_detector import PhaseDetector
+from factdyn.callbacks.preemption import PreemptionCheckpoint
 from factdyn.callbacks.replay_mixing import ReplayMixing
 from factdyn.callbacks.run_summary import RunSummary
 from factdyn.callbacks.tensorboard_hparams import TensorBoardHparams
@@ -31,6 +32,7 @@ __all__ = [
     "NonFiniteGuard",
     "NonFiniteLossError",
     "PhaseDetector",
+    "PreemptionCheckpoint",
     "ReplayMixing",
     "RunSummary",
     "TensorBoardHparams",

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.media import log_figure
 from factdyn.callbacks.quiet import quiet
 from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require_int
@@ -118,9 +119,6 @@ class AttentionStatistics(Callback):
             self._log_heatmap(trainer, stats)
 
     def _log_heatmap(self, trainer: L.Trainer, stats: dict[str, list[float]]) -> None:
-        experiment = getattr(trainer.logger, "experiment", None)
-        if not callable(getattr(experiment, "add_figure", None)):
-            return
         try:
             from matplotlib.figure import Figure
         except ImportError:
@@ -132,7 +130,7 @@ class AttentionStatistics(Callback):
             self.log_figure = False
             return
         figure = heatmap_figure(Figure, stats, trainer.global_step)
-        experiment.add_figure("attn/heatmap", figure, global_step=trainer.global_step)
+        log_figure(trainer, "attn/heatmap", figure)
 
     def summary(self) -> dict[str, Any]:
         """Section ``attention_statistics`` of ``summary.json``: the last measurement, per layer."""

@@ -12,6 +12,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_only
 
+from factdyn.callbacks.media import log_histogram
 from factdyn.callbacks.quiet import quiet, run_dir_to_write
 from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import ConfigError, require_relative_path
@@ -114,9 +115,8 @@ class ExposureCounter(Callback):
 
     @rank_zero_only
     def _log_histogram(self, trainer: L.Trainer) -> None:
-        writer = getattr(trainer.logger, "experiment", None) if trainer.logger else None
-        if writer is not None and callable(getattr(writer, "add_histogram", None)) and len(self.counts):
-            writer.add_histogram("exposures/per_individual", self.counts, global_step=trainer.global_step)
+        if len(self.counts):
+            log_histogram(trainer, "exposures/per_individual", self.counts)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         run_dir = run_dir_to_write(trainer)

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from factdyn.callbacks.media import log_text
 from factdyn.callbacks.quiet import quiet
 from factdyn.callbacks.setup_checks import check_at_setup
 from factdyn.checks import require, require_choice, require_int
@@ -24,7 +25,9 @@ class HallucinationExamples(Callback):
     predicted from the true prefix) next to the true value, with the probability the model gives the true
     value and its greedy guess. A second table puts the seen (``val``) and unseen confidence metrics side by
     side (attribute loss, accuracy, max probability, entropy, plus the no-knowledge baseline). Both go to
-    TensorBoard text under ``hallucinations/examples`` at every ``every_n_validations``-th validation.
+    TensorBoard text under ``hallucinations/examples`` (without TensorBoard:
+    ``media/hallucinations/examples.md``, :mod:`factdyn.callbacks.media`) at every
+    ``every_n_validations``-th validation.
 
     Args:
         n_individuals: biographies shown (each gives six rows).
@@ -102,10 +105,7 @@ class HallucinationExamples(Callback):
         if not active or self._rows is None:
             return
         text = examples_markdown(self._rows) + "\n\n" + confidence_markdown(trainer.callback_metrics)
-        for logger in trainer.loggers:
-            add_text = getattr(logger.experiment, "add_text", None)
-            if callable(add_text):
-                add_text("hallucinations/examples", text, global_step=trainer.global_step)
+        log_text(trainer, "hallucinations/examples", text)
         self._rows = None
 
     def state_dict(self) -> dict[str, Any]:

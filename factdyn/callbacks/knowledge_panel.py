@@ -4,6 +4,7 @@ their held-out templates, against their own exposure counts."""
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -12,6 +13,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from factdyn.callbacks.exposure_counter import ExposureCounter
+from factdyn.callbacks.media import log_figure
 from factdyn.callbacks.panel_figures import log_panel_figures
 from factdyn.callbacks.quiet import quiet, run_dir_to_write
 from factdyn.callbacks.setup_checks import check_at_setup
@@ -215,12 +217,12 @@ class KnowledgePanel(Callback):
     def _figures(self, trainer: L.Trainer) -> None:
         if not self.log_figures or self._figure_step == trainer.global_step:
             return
-        experiment = getattr(trainer.logger, "experiment", None) if trainer.logger else None
-        if not callable(getattr(experiment, "add_figure", None)):
-            return
         try:
             logged = log_panel_figures(
-                experiment, np.stack(self.exposures), np.stack(self.known), trainer.global_step
+                partial(log_figure, trainer),
+                np.stack(self.exposures),
+                np.stack(self.known),
+                trainer.global_step,
             )
         except ImportError:
             warnings.warn(

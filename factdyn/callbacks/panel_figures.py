@@ -1,10 +1,11 @@
-"""The knowledge panel's TensorBoard figures: P(known | exposures) with its counts, and the exposures at
-which facts became known for good. One run, built on ``matplotlib.figure.Figure`` (no pyplot state during
-training); matplotlib is imported here on first use, so its absence is an ``ImportError`` the caller
-handles."""
+"""The knowledge panel's figures (to TensorBoard or files: factdyn.callbacks.media): P(known | exposures)
+with its counts, and the exposures at which facts became known for good. One run, built on
+``matplotlib.figure.Figure`` (no pyplot state during training); matplotlib is imported here on first use,
+so its absence is an ``ImportError`` the caller handles."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,15 +13,17 @@ import numpy as np
 from factdyn.dynamics.panel import exposure_edges, first_known_exposures, known_given_exposures
 
 
-def log_panel_figures(experiment: Any, exposures: np.ndarray, known: np.ndarray, step: int) -> bool:
-    """Add ``panel/known_vs_exposures`` and ``panel/first_known`` to a TensorBoard ``SummaryWriter`` from
-    the panel so far: ``exposures`` (E, P) and ``known`` (E, P, A). Returns whether it drew them."""
+def log_panel_figures(
+    log: Callable[[str, Any], None], exposures: np.ndarray, known: np.ndarray, step: int
+) -> bool:
+    """Give ``log(tag, figure)`` the figures ``panel/known_vs_exposures`` and ``panel/first_known`` of the
+    panel so far: ``exposures`` (E, P) and ``known`` (E, P, A). Returns whether it drew them."""
     from matplotlib.figure import Figure
 
     if exposures.size == 0:
         return False
-    experiment.add_figure("panel/known_vs_exposures", known_figure(Figure, exposures, known, step), step)
-    experiment.add_figure("panel/first_known", first_known_figure(Figure, exposures, known, step), step)
+    log("panel/known_vs_exposures", known_figure(Figure, exposures, known, step))
+    log("panel/first_known", first_known_figure(Figure, exposures, known, step))
     return True
 
 

@@ -16,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
+from factdyn.callbacks.media import log_text
 from factdyn.callbacks.quiet import quiet
 from factdyn.callbacks.setup_checks import check_at_setup, logged_metrics
 from factdyn.checks import ConfigError, require_metric
@@ -31,6 +32,8 @@ BOUNDARY_WORDS = {
     "plateau_end": "left the plateau (end of phase 2)",
     "knowledge": "reached knowledge",
 }
+PHASE_WORDS = {1: "1 (statistics)", 2: "2 (plateau)", 3: "3 (knowledge)"}
+"""The current phase as the progress display shows it."""
 
 
 class PhaseDetector(Callback):
@@ -40,7 +43,8 @@ class PhaseDetector(Callback):
     ``trainer.callback_metrics`` to a
     :class:`~factdyn.dynamics.phases.PhaseTracker`; a new boundary is logged as a
     scalar (``phase/reached_baseline_step``, ``phase/plateau_end_step``, ``phase/knowledge_step``, value =
-    the boundary's step) and as a line of TensorBoard text (tag ``phase/boundaries``). ``summary()`` gives
+    the boundary's step) and as a line of TensorBoard text (tag ``phase/boundaries``; without TensorBoard,
+    ``media/phase/boundaries.md``). ``summary()`` gives
     the ``plateau`` section of ``summary.json``. Other callbacks must not read this one: one that needs
     plateau detection (e.g. :class:`~factdyn.callbacks.AdaptiveWarmUpSwitch`) runs its own ``PhaseTracker``.
 
@@ -159,9 +163,7 @@ class PhaseDetector(Callback):
             logger.log_metrics(
                 {BOUNDARY_TAGS[n]: float(s) for n, s in steps.items()}, step=trainer.global_step
             )
-            add_text = getattr(logger.experiment, "add_text", None)
-            if callable(add_text):
-                add_text("phase/boundaries", self.boundaries_markdown(), global_step=trainer.global_step)
+        log_text(trainer, "phase/boundaries", self.boundaries_markdown())
 
     def boundaries_markdown(self) -> str:
         """One line per boundary found so far (TensorBoard renders the text as Markdown)."""
@@ -182,6 +184,10 @@ class PhaseDetector(Callback):
             )
         )
         return "\n".join(lines)
+
+    def progress(self) -> dict[str, str]:
+        """The current phase, for the progress display (:mod:`factdyn.callbacks.progress`)."""
+        return {"phase": PHASE_WORDS[self.tracker.phase]}
 
     def summary(self) -> dict[str, Any]:
         """The ``plateau`` section of ``summary.json``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
 
@@ -31,3 +32,17 @@ def run_dir_to_write(trainer: L.Trainer) -> Path | None:
     if log_dir is None or not trainer.is_global_zero:
         return None
     return Path(log_dir)
+
+
+def rank_zero_run_dir(trainer: L.Trainer) -> Path | None:
+    """The run directory, for a hook that runs on rank zero alone (``trainer.log_dir`` is a collective
+    under DDP and would wait for the other ranks forever): Lightning's rule for ``log_dir`` without its
+    broadcast. ``None`` off rank zero."""
+    if not trainer.is_global_zero:
+        return None
+    logger = trainer.loggers[0] if trainer.loggers else None
+    directory = None
+    if logger is not None:
+        directory = logger.log_dir if isinstance(logger, (TensorBoardLogger, CSVLogger)) else logger.save_dir
+    directory = directory or trainer.default_root_dir
+    return Path(directory) if directory else None

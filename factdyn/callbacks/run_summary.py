@@ -1,4 +1,5 @@
-"""Writes ``summary.json`` into the run directory at the end of ``fit`` and prints a short summary."""
+"""Writes ``summary.json`` into the run directory at the end of ``fit`` (or when a SIGTERM stops it) and
+prints a short summary."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from factdyn.callbacks.quiet import run_dir_to_write
+from factdyn.callbacks.media import output_places
+from factdyn.callbacks.quiet import rank_zero_run_dir, run_dir_to_write
 from factdyn.checks import require_relative_path
-from factdyn.run_layout import SUMMARY
+from factdyn.run_layout import STATUS_FINISHED, STATUS_INTERRUPTED, SUMMARY
 
 
 class RunSummary(Callback):
@@ -24,6 +28,10 @@ class RunSummary(Callback):
 
     Other callbacks can contribute a section by implementing ``summary() -> dict`` (e.g. the phase
     detector's ``plateau``); they are found by that method, not by type, so neither depends on the other.
+
+    ``status`` is ``finished`` for a run that reached its end and ``interrupted`` for one a SIGTERM stopped
+    (:class:`~factdyn.callbacks.preemption.PreemptionCheckpoint` saved its checkpoint): such a run is not
+    finished (:func:`factdyn.run_layout.is_finished`), and ``--ckpt_path last`` resumes it.
     """
 
     def __init__(self, filename: str = SUMMARY) -> None:
@@ -47,13 +55,26 @@ class RunSummary(Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         run_dir = run_dir_to_write(trainer)
-        if run_dir is None:
+        if run_dir is not None:
+            self.write(trainer, pl_module, run_dir, STATUS_FINISHED)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if not isinstance(exception, SIGTERMException) or trainer.state.fn != TrainerFn.FITTING:
             return
-        summary = self.collect(trainer, pl_module, str(run_dir))
+        # Not trainer.log_dir: a collective, and a rank may meet an exception alone.
+        run_dir = rank_zero_run_dir(trainer) if not trainer.fast_dev_run else None
+        if run_dir is not None:
+            self.write(trainer, pl_module, run_dir, STATUS_INTERRUPTED)
+
+    def write(self, trainer: L.Trainer, pl_module: L.LightningModule, run_dir: Path, status: str) -> None:
+        """Write ``summary.json`` with ``status`` and print the summary with where the run's outputs are."""
+        summary = {"status": status, **self.collect(trainer, pl_module, str(run_dir))}
         path = run_dir / self.filename
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary, indent=2, sort_keys=True))
-        print(format_summary(summary, path))
+        print(format_summary(summary, path, output_places(trainer, run_dir)))
 
     def collect(
         self, trainer: L.Trainer, pl_module: L.LightningModule, log_dir: str | None = None
@@ -88,11 +109,14 @@ class RunSummary(Callback):
         self._elapsed_before = float(state_dict.get("elapsed", 0.0))
 
 
-def format_summary(summary: dict[str, Any], path: Path) -> str:
+def format_summary(summary: dict[str, Any], path: Path, places: list[str]) -> str:
+    """The printed summary: steps, time, baseline, the main metrics, the plateau, and ``places`` (where the
+    run's metrics, text and figures are, one line each)."""
     final = summary["final"]
     split = summary.get("time_split", {})
+    ended = "interrupted (SIGTERM)" if summary.get("status") == STATUS_INTERRUPTED else "finished"
     lines = [
-        f"\nfactdyn run finished: {summary['steps']} steps, N = {summary['n_individuals']}, "
+        f"\nfactdyn run {ended}: {summary['steps']} steps, N = {summary['n_individuals']}, "
         f"{summary['wall_seconds']:.0f} s (evaluation {split.get('validation_seconds', 0):.0f} s, "
         f"checkpoint writing {split.get('checkpoint_seconds', 0):.0f} s"
         f"{' in the background' if split.get('checkpoint_background') else ''})",
@@ -106,5 +130,5 @@ def format_summary(summary: dict[str, Any], path: Path) -> str:
         p = summary["plateau"]
         lines.append(f"  plateau                    start {p.get('start_step')} -> end {p.get('end_step')}")
     lines.append(f"  summary: {path}")
-    lines.append(f"  TensorBoard: tensorboard --logdir {Path(summary['log_dir']).parent}")
+    lines += [f"  {place}" for place in places]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from factdyn import run_layout
+from factdyn.shipped_configs import resolve_config
 
 SWEEP_KEYS = {"name", "configs", "grid", "seeds", "overrides", "save_dir", "command", "slurm"}
 COMMANDS = {"fit": ["fit"], "toy fit": ["toy", "fit"]}
@@ -136,7 +137,7 @@ class Sweep:
     @classmethod
     def load(cls, path: str | Path, save_dir: str | None = None) -> Sweep:
         """Parse and validate a sweep file; ``save_dir`` overrides the file's (``--save-dir``)."""
-        path = Path(path)
+        path = Path(resolve_config(str(path)))
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a sweep file must be a mapping, got {type(data).__name__}")
@@ -156,6 +157,7 @@ class Sweep:
             self.configs = [self.configs]
         if not self.configs:
             raise ValueError(f"{where}: configs must list at least one config file")
+        self.configs = [resolve_config(str(config)) for config in self.configs]
         for config in self.configs:
             if not Path(config).exists():
                 raise ValueError(

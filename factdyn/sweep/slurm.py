@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from factdyn.checks import ConfigError, require
-from factdyn.run_layout import SUMMARY
+from factdyn.run_layout import STATUS_INTERRUPTED, SUMMARY
 from factdyn.sweep.grid import RunSpec, Sweep
 
 OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -81,7 +81,11 @@ def slurm_script(
     lines += [
         '  *) echo "no run for array task $SLURM_ARRAY_TASK_ID" >&2; exit 1 ;;',
         "esac",
-        f'if [ -f "$RUN_DIR/{SUMMARY}" ]; then echo "finished already: $RUN_DIR"; exit 0; fi',
+        # A summary that says "interrupted" (a SIGTERM stopped the run) is not a finished run.
+        f'SUMMARY="$RUN_DIR/{SUMMARY}"',
+        f'if [ -f "$SUMMARY" ] && ! grep -q \'"status": "{STATUS_INTERRUPTED}"\' "$SUMMARY"; then',
+        '  echo "finished already: $RUN_DIR"; exit 0',
+        "fi",
         "# Interrupted (e.g. preempted): the newest checkpoint that resumes it, or none (an attempt that",
         "# cannot resume is moved to abandoned/, the run starts afresh). Once, before srun starts any rank.",
         'CKPT=$("$PYTHON" -m factdyn.sweep.recover_run "$RUN_DIR")',

@@ -35,10 +35,6 @@ from factdyn.run_layout import (
 from factdyn.training.checkpoint_files import CorruptCheckpointError, load_verified
 from factdyn.training.checkpoint_io import AtomicCheckpointIO, has_optimizer_state
 
-TENSORBOARD_LOGGERS = (
-    "lightning.pytorch.loggers.TensorBoardLogger",
-    "lightning.pytorch.loggers.tensorboard.TensorBoardLogger",
-)
 LIGHTNING_CKPT_WORDS = ("best", "hpc", "registry")
 """``--ckpt_path`` words Lightning knows that make no sense for a factdyn ``fit``."""
 
@@ -152,7 +148,8 @@ def resolve_resume(ckpt_path: str, runs_root: Path | None) -> ResumePoint:
         if runs_root is None:
             raise ConfigError(
                 "ckpt_path",
-                "'last' only with a TensorBoardLogger in trainer.logger (else a checkpoint file path)",
+                "'last' only for runs with a run directory: a TensorBoardLogger or CSVLogger in "
+                "trainer.logger, or none (with another logger, a checkpoint file path)",
                 ckpt_path,
             )
         run_dir = newest_run(runs_root)
@@ -256,22 +253,6 @@ def refuse_contradicting_flags(
             f"{', '.join(saved_values)} {expected.format(path=resume.path)}",
             given_values[0] if len(given_values) == 1 else tuple(given_values),
         )
-
-
-def tensorboard_logger_args(config: Any) -> Any | None:
-    """The ``init_args`` of the one TensorBoardLogger in a parsed ``trainer.logger``, else ``None``."""
-    logger = config["trainer"].get("logger")
-    if isinstance(logger, list):
-        logger = logger[0] if len(logger) == 1 else None
-    class_path = getattr(logger, "class_path", None) if logger is not None else None
-    return logger.init_args if class_path in TENSORBOARD_LOGGERS else None
-
-
-def runs_root(logger_args: Any | None) -> Path | None:
-    """``<save_dir>/<name>``: the folder holding the ``version_*`` runs of a TensorBoardLogger."""
-    if logger_args is None:
-        return None
-    return Path(logger_args["save_dir"]) / str(logger_args["name"] or "")
 
 
 def claim_run_directory(runs_root: str | Path) -> Path:

@@ -34,6 +34,8 @@ class FakeTrainer:
         self.strategy = FakeStrategy()
         self.should_stop = False
         self.datamodule = datamodule
+        self.is_global_zero = True
+        self.default_root_dir: str | None = None  # no run directory: callbacks write no files
 
     def set_metrics(self, metrics: dict[str, float]) -> None:
         self.callback_metrics = {k: torch.tensor(v) for k, v in metrics.items()}

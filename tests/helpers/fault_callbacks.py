@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import Any
 
@@ -85,3 +87,27 @@ class FailOnLoad(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         raise RuntimeError("FailOnLoad: the checkpoint cannot be restored")
+
+
+class SigtermAt(Callback):
+    """Sends this process SIGTERM once, at global step ``step``: in the middle of that step's validation
+    (after its first evaluation batch) with ``during="validation"``, else at the end of the training batch
+    (before the factdyn callbacks see it)."""
+
+    def __init__(self, step: int, during: str = "training") -> None:
+        self.step = step
+        self.during = during
+        self.sent = False
+
+    def _send(self, trainer: L.Trainer) -> None:
+        if not self.sent and trainer.global_step == self.step:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if self.during == "training":
+            self._send(trainer)
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if self.during == "validation" and not trainer.sanity_checking:
+            self._send(trainer)

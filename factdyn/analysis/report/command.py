@@ -22,6 +22,7 @@ from factdyn.analysis.report.figures_phases import plot_curves, plot_heatmaps, p
 from factdyn.analysis.report.markdown import HeatmapTables, PlateauFits, report_markdown
 from factdyn.analysis.report.measures import measures
 from factdyn.analysis.report.plateau_fit import PlateauFit, plateau_fits
+from factdyn.analysis.report.plotting import require_matplotlib
 from factdyn.analysis.report.run_info import RunInfo, load_runs, varying_keys
 from factdyn.analysis.report.seeds import BAND, SEED_MEANING, seed_groups
 from factdyn.errors import OneLineArgumentParser
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder (e.g. reports/<name>)")
     parser.add_argument("--title", default=None)
     args = parser.parse_args(argv)
+    require_matplotlib()  # before any run is read or anything written
     report = make_report(args.runs, args.out, args.title)
     print(f"[report] {report.markdown}: figures {', '.join(report.figures) or 'none'}")
     for name, pf in report.plateau.items():

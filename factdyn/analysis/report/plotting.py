@@ -12,10 +12,20 @@ from typing import Any
 import numpy as np
 
 from factdyn.analysis.report.seeds import BAND, SeedCurve
+from factdyn.checks import require_extra
+
+ANALYSIS_EXTRA = "analysis"
+"""pyproject.toml's optional dependency group with matplotlib (``pip install 'factdyn[analysis]'``)."""
+
+
+def require_matplotlib() -> None:
+    """A one-line error naming the extra to install when matplotlib is missing."""
+    require_extra("matplotlib", ANALYSIS_EXTRA, "factdyn report")
 
 
 def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
+    require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")
