@@ -97,6 +97,9 @@ class WordTokenizer:
         require_prefix_free(texts, seqs)
         return seqs
 
+    def pieces(self, ids: Iterable[int]) -> list[str]:
+        return [self.itos[int(i)] for i in ids]
+
     def decode(self, ids: Iterable[int]) -> str:
         """The text of ``ids`` (``<pad>`` dropped), with the spaces the tokens lost put back by
         :func:`detokenize`."""
