@@ -3,7 +3,7 @@
 #
 #   bash scripts/campaign_cpu.sh <experiment>... [-- extra factdyn fit arguments]
 #   experiments: quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop
-#                plateau_vs_n_constant   (or: all)
+#                plateau_vs_n_constant substrate   (or: all)
 #
 # Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign). A run
 # already archived in results/ is skipped, and so is one finished under $LOGS, so an interrupted campaign
@@ -29,6 +29,8 @@
 #                 (model.init_optimizer_state) or fresh, at the fine-tuning lr and at 1/10 of it
 #   plateau_vs_n_constant  issue 16 (c): plateau end vs N with a constant learning rate after the warm-up
 #                 (configs/sweeps/campaign_plateau_vs_n_constant.yaml)
+#   substrate     issue 16 (a): per-layer attention statistics under {word, subword} x {learned, rotary}
+#                 (configs/sweeps/campaign_substrate.yaml; word x learned is the quickstart reference)
 # Sweep experiments skip runs archived in results/<experiment> (factdyn sweep --skip-archived).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,8 +50,8 @@ experiments=()
 while (($#)) && [[ $1 != -- ]]; do experiments+=("$1"); shift; done
 [[ ${1:-} == -- ]] && shift
 extra=("$@")
-[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant)
-((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant | all)" >&2; exit 2; }
+[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant substrate)
+((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant substrate | all)" >&2; exit 2; }
 
 finished() { [[ -f "$1/summary.json" ]]; }
 archived() { [[ -f "results/$1/archive.json" ]]; }   # archived <experiment>/seed_<s>/<run>
@@ -181,7 +183,7 @@ for experiment in "${experiments[@]}"; do
     toy)
       for seed in $SEEDS; do spawn run_toy "$seed"; done; wait
       archive_seeds toy "$LOGS/toy/seed_SEED/toy" ;;
-    distributions|plateau_vs_n|robustness|plateau_vs_n_constant)
+    distributions|plateau_vs_n|robustness|plateau_vs_n_constant|substrate)
       $FACTDYN sweep "configs/sweeps/campaign_$experiment.yaml" --parallel "$JOBS" --threads "$THREADS" \
         --save-dir "$LOGS/sweeps" --skip-archived "results/$experiment" || true
       archive_seeds "$experiment" "$LOGS/sweeps/campaign_$experiment/*-seed=SEED" ;;

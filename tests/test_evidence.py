@@ -21,7 +21,14 @@ from factdyn.analysis.evidence.verdicts import (
 from factdyn.cli import main as factdyn_main
 from factdyn.dynamics.panel_table import format_rows, header, write_member
 from factdyn.run_layout import PANEL
-from tests.helpers.report_runs import BASELINE, phase_curves, pretraining_run, write_run
+from tests.helpers.report_runs import (
+    BASELINE,
+    attention_run,
+    finetune_run,
+    phase_curves,
+    pretraining_run,
+    write_run,
+)
 
 PLATEAU_ENDS = {0: 300, 1: 340, 2: 320}
 
@@ -292,3 +299,75 @@ def test_robustness_rows_and_verdicts_on_hand_made_runs(tmp_path: Path) -> None:
     assert render("verdict.one_template_no_generalisation", results).startswith("**reproduced**")
     assert render("verdict.fixed_order_never_learns", results).startswith("**reproduced**")
     assert render("verdict.hawk_three_phases", results).startswith("**reproduced**")
+
+
+def test_substrate_pairs_each_cell_with_its_seeds_and_asks_about_name_grouping(tmp_path: Path) -> None:
+    """Word x learned is the quickstart reference; the other cells come from results/substrate."""
+    results = tmp_path / "results"
+    cells = {  # (tokenizer, positions) -> (rise of layer 0's name->name, seeds)
+        ("word", "rotary"): (0.0, range(3)),
+        ("subword", "learned"): (0.5, range(3)),
+        ("subword", "rotary"): (0.5, range(2)),
+    }
+    for seed in range(3):
+        attention_run(tmp_path / "ref" / f"s{seed}", f"reference-seed={seed}", seed)
+        archive([tmp_path / "ref" / f"s{seed}"], results / "quickstart" / f"seed_{seed}")
+        for (tokenizer, positions), (rise, seeds) in cells.items():
+            if seed in seeds:
+                extra = {"data": {"tokenizer": tokenizer}, "model": {"config": {"positions": positions}}}
+                root = tmp_path / "sub" / f"s{seed}"
+                attention_run(
+                    root, f"{tokenizer}-{positions}-seed={seed}", seed, grouping=rise, extra_config=extra
+                )
+    for seed in range(3):
+        archive([tmp_path / "sub" / f"s{seed}"], results / "substrate" / f"seed_{seed}")
+    table = render("substrate_attention", results)
+    labels = [line.split(" | ")[0].lstrip("| ") for line in table.splitlines()[2:] if line.startswith("| ")]
+    assert list(dict.fromkeys(labels)) == [
+        "word, learned (the quickstart)", "word, rotary", "subword, learned", "subword, rotary"
+    ]  # fmt: skip
+    assert "| subword, learned | 3 | name_to_name | 0 | 0.30 ± 0.00 (0.30, 0.30, 0.30) |" in table
+    assert "| 0.80 ± 0.00 (0.80, 0.80, 0.80) |" in table  # its end of training
+    assert "| subword, rotary | 2 |" in render("substrate_dynamics", results)
+    assert render("verdict.name_grouping_subword_learned", results).startswith("**reproduced**")
+    assert render("verdict.name_grouping_word_rotary", results).startswith("**not reproduced**")
+    assert render("verdict.name_grouping_subword_rotary", results).startswith("**too few seeds**")
+
+
+def test_finetuning_drop_rows_and_questions_join_section_5s_runs(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    assert "Not measured" in render("finetuning_drop", results)
+    cells = {  # (moments kept, lr, replay) -> whether old accuracy collapses
+        (False, 2e-4, 0.0): True, (False, 2e-4, 0.25): True,  # §5's runs (results/finetuning)
+        (True, 2e-5, 0.0): True, (True, 2e-5, 0.25): False,
+        (False, 2e-5, 0.25): True,
+    }  # fmt: skip
+    for seed in range(3):
+        for (kept, lr, weight), collapse in cells.items():
+            experiment = "finetuning" if (kept, lr) == (False, 2e-4) else "finetuning_drop"
+            extra = {
+                "model": {"lr": lr, "init_optimizer_state": kept},
+                "data": {
+                    "sampler": {"class_path": "factdyn.data.Replay", "init_args": {"replay_weight": weight}}
+                },
+            }
+            root = tmp_path / experiment / f"s{seed}"
+            finetune_run(
+                root, f"{kept}-{lr}-{weight}-seed={seed}", seed, 125, collapse=collapse, extra_config=extra
+            )
+    for experiment in ("finetuning", "finetuning_drop"):
+        for seed in range(3):
+            archive([tmp_path / experiment / f"s{seed}"], results / experiment / f"seed_{seed}")
+    table = render("finetuning_drop", results)
+    rows = [line.split(" | ")[:3] for line in table.splitlines()[2:] if line.startswith("| ")]
+    assert rows == [
+        ["| fresh moments, lr 0.0002 (§5)", "0", "3"],
+        ["| fresh moments, lr 0.0002 (§5)", "0.25", "3"],
+        ["| fresh moments, lr 2e-05", "0.25", "3"],
+        ["| kept moments, lr 2e-05", "0", "3"],
+        ["| kept moments, lr 2e-05", "0.25", "3"],
+    ]
+    assert "1,000 steps" in table
+    assert render("verdict.replay_drop_fresh_lr_2e-05", results).startswith("**reproduced**")
+    assert render("verdict.replay_drop_kept_lr_2e-05", results).startswith("**not reproduced**")
+    assert render("verdict.replay_drop_kept_lr_0.0002", results) == "not measured on the current config yet"

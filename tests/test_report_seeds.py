@@ -75,6 +75,32 @@ def test_runs_that_differ_only_in_the_seed_form_one_group_sorted_by_seed() -> No
     assert alone.label == "all runs (n = 3 seeds)" and alone.factors == {}
 
 
+def test_a_field_an_older_run_does_not_record_is_no_factor() -> None:
+    """Seed 0 was archived before ``model.config.positions`` existed; seeds 1 and 2 record its default."""
+    zipf = {"data.sampler.init_args.alpha": 0.4}
+    runs = [info("zipf-seed=0", 0, zipf)]
+    runs += [info(f"zipf-seed={s}", s, {**zipf, "model.config.positions": "learned"}) for s in (1, 2)]
+    assert varying_keys(runs) == []
+    (group,) = seed_groups(runs, varying_keys(runs))
+    assert group.seeds == (0, 1, 2)
+    rotary = info(
+        "rotary-seed=0", 0, {"data.sampler.init_args.alpha": 0.4, "model.config.positions": "rotary"}
+    )
+    assert varying_keys([*runs, rotary]) == ["model.config.positions"]
+    zipf = {"data.sampler.class_path": "factdyn.data.Zipf", "checkpoints.every_n_steps": 250}
+    uniform = {"data.sampler.class_path": "factdyn.data.Uniform", "checkpoints.every_n_steps": 500}
+    zipf_ref = [info(f"z-seed={s}", s, zipf) for s in (0, 1)] + [info("u-seed=0", 0, uniform)]
+    assert varying_keys(zipf_ref) == ["data.sampler.class_path"]  # checkpoints change no training step
+    assert [g.label for g in seed_groups(zipf_ref, varying_keys(zipf_ref))] == [
+        "class_path=Uniform (n = 1 seed)", "class_path=Zipf (n = 2 seeds)"
+    ]  # fmt: skip
+    nulls = [
+        info("a-seed=0", 0, {"model.init_checkpoint": None}),
+        info("b-seed=0", 0, {"model.init_checkpoint": "x"}),
+    ]
+    assert varying_keys(nulls) == ["model.init_checkpoint"]  # a recorded null is a value
+
+
 def test_group_labels_are_unique_even_when_the_factors_read_alike() -> None:
     # A list-valued factor is left out of labels, so these two groups would both read "lr=0.1".
     runs = [

@@ -90,11 +90,23 @@ def pretraining_run(
     return write_run(root, name, config, phase_curves(end, max_steps, every), summary)
 
 
-def finetune_run(root: Path, name: str, seed: int, n_new: int, step0: bool = True) -> Path:
+def finetune_run(
+    root: Path,
+    name: str,
+    seed: int,
+    n_new: int,
+    step0: bool = True,
+    collapse: bool = True,
+    extra_config: dict | None = None,
+) -> Path:
     """A fine-tuning run (``ft_old/*``, ``ft_new/*``) whose old accuracy collapses from 0.93 in the first
-    steps; ``step0``: it logged the pre-trained model at step 0."""
+    steps (or, without ``collapse``, stays at 0.98); ``step0``: it logged the pre-trained model at step 0;
+    ``extra_config`` is merged into the config's sections (``{"model": {"lr": 2e-5}}``)."""
     steps = range(0 if step0 else 25, 1001, 25)
-    old_acc = [(s, 0.93 * math.exp(-s / (40 + n_new / 10)) + 0.05) for s in steps]
+    if collapse:
+        old_acc = [(s, 0.93 * math.exp(-s / (40 + n_new / 10)) + 0.05) for s in steps]
+    else:
+        old_acc = [(s, 0.98 - seed / 1000) for s in steps]
     new_acc = [(s, 1 - math.exp(-s / 150)) for s in steps]
     scalars = {
         "ft_old/attr_acc": old_acc,
@@ -109,20 +121,34 @@ def finetune_run(root: Path, name: str, seed: int, n_new: int, step0: bool = Tru
         "data": {"n_individuals": 2000, "n_new": n_new, "batch_size": 32},
         "trainer": {"max_steps": 1000},
     }
+    for section, values in (extra_config or {}).items():
+        config.setdefault(section, {}).update(values)
     return write_run(root, name, config, scalars, {"steps": 1000, "baseline_attr_loss": BASELINE})
 
 
-def attention_run(root: Path, name: str, seed: int, n_layers: int = 4) -> Path:
-    """A run logging every attention statistic in every layer (``attn/<stat>/layer_<l>``, 0-based)."""
+def attention_run(
+    root: Path,
+    name: str,
+    seed: int,
+    n_layers: int = 4,
+    grouping: float = 0.0,
+    extra_config: dict | None = None,
+) -> Path:
+    """A run logging every attention statistic in every layer (``attn/<stat>/layer_<l>``, 0-based); layer 0's
+    name->name rises by ``grouping`` over the run; ``extra_config`` is merged into the config's sections."""
     steps = range(0, 301, 50)
     scalars = phase_curves(100, 300, 50)
     for layer in range(n_layers):
-        scalars[f"attn/name_to_name/layer_{layer}"] = [(s, 0.3 + 0.1 * layer) for s in steps]
+        rise = grouping if layer == 0 else 0.0
+        scalars[f"attn/name_to_name/layer_{layer}"] = [(s, 0.3 + 0.1 * layer + rise * s / 300) for s in steps]
         scalars[f"attn/attr_to_name/layer_{layer}"] = [(s, s / 300 * (layer + 1) / n_layers) for s in steps]
         scalars[f"attn/attr_to_text/layer_{layer}"] = [(s, 1 - s / 400) for s in steps]
         scalars[f"attn/entropy/layer_{layer}"] = [(s, 0.9 - s / 1000 - seed / 100) for s in steps]
     config = {"seed_everything": seed, "data": {"n_individuals": 3000, "batch_size": 32}}
-    return write_run(root, name, config, scalars, {"steps": 300, "baseline_attr_loss": BASELINE})
+    for section, values in (extra_config or {}).items():
+        config.setdefault(section, {}).update(values)
+    summary = {"steps": 300, "seed": seed, "baseline_attr_loss": BASELINE}
+    return write_run(root, name, config, scalars, summary)
 
 
 @pytest.fixture

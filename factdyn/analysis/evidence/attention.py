@@ -27,45 +27,48 @@ EARLY_REFERENCE = 250
 PLATEAU_REFERENCE = 750
 
 
-def _tag(stat: str, layer: int) -> str:
+def tag(stat: str, layer: int) -> str:
+    """The logged tag of statistic ``stat`` in (0-based) ``layer``."""
     return f"attn/{stat}/layer_{layer}"
 
 
-def _layers(runs: list[RunInfo]) -> list[int]:
+def layers(runs: list[RunInfo]) -> list[int]:
     """The (0-based) layers the runs logged attention statistics for."""
-    return sorted({layer for layers in attention_layers(runs).values() for layer in layers})
+    return sorted({layer for per_run in attention_layers(runs).values() for layer in per_run})
 
 
-def _first_eval(info: RunInfo) -> float | None:
-    curve = info.curve(_tag("entropy", 0))
+def first_evaluation(info: RunInfo) -> float | None:
+    """The step of the run's first evaluation with attention statistics."""
+    curve = info.curve(tag("entropy", 0))
     return None if curve is None else float(curve[0][0])
 
 
 MOMENTS = (
-    ("first evaluation", _first_eval),
+    ("first evaluation", first_evaluation),
     ("plateau start", plateau_start),
     ("plateau end", plateau_end),
     ("end of training", lambda info: None if info.max_steps is None else float(info.max_steps)),
 )
 
 
-def _reference_runs(results: Path) -> list[RunInfo]:
-    return quickstart.experiment(results).runs(lambda info: bool(_layers([info])))
+def reference_runs(results: Path) -> list[RunInfo]:
+    """The archived quickstart runs that logged attention statistics (the reference runs of §2)."""
+    return quickstart.experiment(results).runs(lambda info: bool(layers([info])))
 
 
 def statistics_table(results: Path) -> str:
     """Every statistic in every layer (0-based) at four moments of each seed's own run."""
-    runs = _reference_runs(results)
+    runs = reference_runs(results)
     if not runs:
         return quickstart.experiment(results).missing(
             "None of its runs logged `attn/*` (AttentionStatistics). " + quickstart.HOW
         )
     body = []
     for stat in STATISTICS:
-        for layer in _layers(runs):
-            tag = _tag(stat, layer)
+        for layer in layers(runs):
+            logged = tag(stat, layer)
             cells = [
-                stat_text(per_seed(runs, lambda i, m=moment, t=tag: value_at(i, t, m(i))), ".2f")
+                stat_text(per_seed(runs, lambda i, m=moment, t=logged: value_at(i, t, m(i))), ".2f")
                 for _, moment in MOMENTS
             ]
             body.append((stat, str(layer), *cells))
@@ -101,7 +104,7 @@ def patching_table(results: Path) -> str:
                 stat_text(per_seed(runs, plateau_end), ".0f"),
             )
         )
-    unpatched = _reference_runs(results)
+    unpatched = reference_runs(results)
     body.append(
         (
             "unpatched (the reference run)",
@@ -116,20 +119,20 @@ def patching_table(results: Path) -> str:
 
 def verdicts(results: Path) -> dict[str, Verdict]:
     """The claims of §2 on the archived seeds."""
-    runs = _reference_runs(results)
+    runs = reference_runs(results)
     out: dict[str, Verdict] = {}
-    layers = _layers(runs)
-    if layers:
-        last = layers[-1]
+    logged = layers(runs)
+    if logged:
+        last = logged[-1]
         start, end = plateau_start, plateau_end
         out["attr_to_name_rises"] = compare(
-            per_seed(runs, lambda i: value_at(i, _tag("attr_to_name", last), end(i))),
-            per_seed(runs, lambda i: value_at(i, _tag("attr_to_name", last), start(i))),
+            per_seed(runs, lambda i: value_at(i, tag("attr_to_name", last), end(i))),
+            per_seed(runs, lambda i: value_at(i, tag("attr_to_name", last), start(i))),
             "higher",
         )
         out["name_to_name_layer0_rises"] = compare(
-            per_seed(runs, lambda i: value_at(i, _tag("name_to_name", 0), float(i.max_steps or 0))),
-            per_seed(runs, lambda i: value_at(i, _tag("name_to_name", 0), _first_eval(i))),
+            per_seed(runs, lambda i: value_at(i, tag("name_to_name", 0), float(i.max_steps or 0))),
+            per_seed(runs, lambda i: value_at(i, tag("name_to_name", 0), first_evaluation(i))),
             "higher",
         )
     patched = _patched(results)

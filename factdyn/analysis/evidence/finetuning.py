@@ -39,7 +39,8 @@ def _settings(results: Path) -> dict[tuple[int, float], list[RunInfo]]:
     return dict(sorted(out.items(), key=lambda item: (item[0][1] > 0, item[0][0], item[0][1])))
 
 
-def _at(tag: str, step: int) -> Callable[[RunInfo], float | None]:
+def at_step(tag: str, step: int) -> Callable[[RunInfo], float | None]:
+    """The measure "``tag`` as logged at ``step``"."""
     return lambda info: logged_at(info, tag, step)
 
 
@@ -48,11 +49,11 @@ def table(results: Path) -> str:
     if not settings:
         return Experiment(results, NAME).missing(HOW)
     columns = [
-        ("old accuracy, step 0 (pre-trained)", _at(OLD_ACC, 0)),
-        *((f"old accuracy, step {s}", _at(OLD_ACC, s)) for s in EARLY_STEPS),
+        ("old accuracy, step 0 (pre-trained)", at_step(OLD_ACC, 0)),
+        *((f"old accuracy, step {s}", at_step(OLD_ACC, s)) for s in EARLY_STEPS),
         ("old accuracy, end", final(OLD_ACC)),
         ("old loss, end", final(OLD_LOSS)),
-        (f"new accuracy, step {NEW_LEARNING_STEP}", _at(NEW_ACC, NEW_LEARNING_STEP)),
+        (f"new accuracy, step {NEW_LEARNING_STEP}", at_step(NEW_ACC, NEW_LEARNING_STEP)),
         ("new accuracy, end", final(NEW_ACC)),
     ]
     body = []
@@ -72,7 +73,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
     settings = _settings(results)
     out: dict[str, Verdict] = {}
     alone, replayed = settings.get((MAIN, 0.0)), settings.get((MAIN, REPLAY))
-    start, early = _at(OLD_ACC, 0), _at(OLD_ACC, EARLY_STEPS[-1])
+    start, early = at_step(OLD_ACC, 0), at_step(OLD_ACC, EARLY_STEPS[-1])
     if alone:
         out["finetune_collapse"] = compare(per_seed(alone, early), per_seed(alone, start), "lower")
     without = sorted(n for n, w in settings if w == 0)
@@ -86,6 +87,6 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         out["replay_initial_drop_remains"] = compare(
             per_seed(replayed, early), per_seed(replayed, start), "lower"
         )
-        new = _at(NEW_ACC, NEW_LEARNING_STEP)
+        new = at_step(NEW_ACC, NEW_LEARNING_STEP)
         out["replay_slows_new_learning"] = compare(per_seed(replayed, new), per_seed(alone, new), "lower")
     return out

@@ -11,10 +11,12 @@ from factdyn.analysis.evidence import (
     campaign,
     distributions,
     finetuning,
+    finetuning_drop,
     knowledge_panel,
     plateau_vs_n,
     quickstart,
     robustness,
+    substrate,
     summary,
     toy,
 )
@@ -37,6 +39,9 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "panel_samplers": knowledge_panel.samplers_table,
     "panel_finetuning": knowledge_panel.finetuning_table,
     "finetuning": finetuning.table,
+    "substrate_attention": substrate.attention_table,
+    "substrate_dynamics": substrate.dynamics_table,
+    "finetuning_drop": finetuning_drop.table,
 }
 
 

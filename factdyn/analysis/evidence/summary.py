@@ -11,10 +11,12 @@ from factdyn.analysis.evidence import (
     attention,
     distributions,
     finetuning,
+    finetuning_drop,
     knowledge_panel,
     plateau_vs_n,
     quickstart,
     robustness,
+    substrate,
     toy,
 )
 from factdyn.analysis.evidence.archive_view import markdown_table
@@ -76,8 +78,14 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("8", "panel_head_warmup", "The same for the warm-up subset"),
     ("8", "panel_new_after_pretraining", "Do new individuals after pre-training need fewer exposures than "
      "the first ones (fine-tuning without replay against the quickstart)?"),
+    *(("9", substrate.question_key(s), "Does name→name attention in layer 0 end above its first evaluation "
+       f"with the {s[0]} tokenizer and {s[1]} positions (name grouping)?") for s in substrate.SETTINGS[1:]),
+    *(("9", finetuning_drop.question_key(kept, lr), f"With {'kept' if kept else 'fresh'} AdamW moments and "
+       f"lr {lr:g}, is the old accuracy at step 100 with replay 1/4 still below the pre-trained model's?")
+      for kept, lr in finetuning_drop.FINE_TUNING[1:]),
 )  # fmt: skip
-"""Questions beyond the paper (issue 20), answered under the same rule: (section, verdict key, question)."""
+"""Questions beyond the paper (§8: issue 20; §9: issue 16's substrate), answered under the same rule:
+(section, verdict key, question)."""
 
 VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
     quickstart.verdicts,
@@ -88,6 +96,8 @@ VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
     toy.verdicts,
     robustness.verdicts,
     knowledge_panel.verdicts,
+    substrate.verdicts,
+    finetuning_drop.verdicts,
 )
 
 

@@ -4,6 +4,7 @@ grouping them by the config keys that vary between them (the experiment's factor
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ IGNORED_KEY_PREFIXES = (
     # so runs made before and after either existed are still the seeds of one setting.
     "panel.",
     "validation_at_start.",
+    # What is saved, not what is trained: the patching references keep extra checkpoints.
+    "checkpoints.",
 )
 SEED_KEY = "seed_everything"
 N_KEY = "data.n_individuals"
@@ -187,16 +190,28 @@ def seed_linked_keys(infos: Sequence[RunInfo]) -> list[str]:
     return linked
 
 
+def varies(infos: Sequence[RunInfo], key: str) -> bool:
+    """Whether two runs record ``key`` with different values. A run whose config does not hold the key at
+    all (archived before the field existed, e.g. ``model.config.positions``) does not make it vary: such a
+    field can only have had the behaviour of its one recorded value's default, and telling the runs apart
+    by it would split the seeds of one setting. A key recorded as ``null`` is a value."""
+    return len({hashable(info.config.get(key)) for info in infos if key in info.config}) > 1
+
+
 def varying_keys(infos: Sequence[RunInfo]) -> list[str]:
-    """Config keys whose values differ between runs (factors), in first-seen order: the seed, the keys that
-    are not factors (:data:`IGNORED_KEY_PREFIXES`) and those that change with the seed alone
+    """Config keys whose values differ between runs (factors, :func:`varies`), in first-seen order: the seed,
+    the keys that are not factors (:data:`IGNORED_KEY_PREFIXES`) and those that change with the seed alone
     (:func:`seed_linked_keys`) left out."""
     linked = set(seed_linked_keys(infos))
-    return [
-        key
-        for key in _all_keys(infos)
-        if key not in linked and len({hashable(info.config.get(key)) for info in infos}) > 1
-    ]
+    return [key for key in _all_keys(infos) if key not in linked and varies(infos, key)]
+
+
+CLASS_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def short(value: Any) -> Any:
+    """A class path as its class name (``factdyn.data.Zipf`` -> ``Zipf``); any other value as it is."""
+    return value.rsplit(".", 1)[-1] if isinstance(value, str) and CLASS_PATH.fullmatch(value) else value
 
 
 MAX_LABEL = 40
@@ -208,7 +223,7 @@ def factor_text(factors: Mapping[str, Any]) -> str:
     :data:`MAX_LABEL`, of the numbers and booleans only (a checkpoint path does not fit a legend)."""
 
     def text(keep: Any) -> str:
-        return ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in factors.items() if keep(v))
+        return ", ".join(f"{k.rsplit('.', 1)[-1]}={short(v)}" for k, v in factors.items() if keep(v))
 
     full = text(lambda v: v is not None and not isinstance(v, (list, dict)))
     return full if len(full) <= MAX_LABEL else text(lambda v: isinstance(v, (int, float)))
@@ -257,7 +272,7 @@ def sorted_groups(infos: Sequence[RunInfo], keys: list[str]) -> list[tuple[str, 
     """(label, runs) per combination of the keys, keeping only keys that vary among these runs; labels are
     unique (:func:`unique_labels`). Seeds are not told apart: :func:`.seeds.seed_groups` does that, and
     the report's figures use it."""
-    keys = [k for k in keys if len({hashable(i.config.get(k)) for i in infos}) > 1]
+    keys = [k for k in keys if varies(infos, k)]
     groups = group_by(infos, keys)
     ordered = [members for _, members in sorted(groups.items(), key=lambda item: factor_order(item[0]))]
     labels = unique_labels([label(m[0], keys) for m in ordered], [[m[0].name] for m in ordered])
