@@ -42,6 +42,12 @@ def write_run(
     return run_dir
 
 
+def merge_sections(config: dict, extra: dict | None) -> None:
+    """Merge ``extra`` into ``config`` section by section (``{"model": {"lr": 2e-5}}`` adds ``model.lr``)."""
+    for section, values in (extra or {}).items():
+        config.setdefault(section, {}).update(values)
+
+
 def phase_curves(end: int, max_steps: int, every: int = 10) -> dict[str, list[tuple[int, float]]]:
     """Loss: 3× baseline at step 0 down to the baseline by step 50, flat until ``end``, then decaying."""
     tags = ("val/attr_loss", "val/attr_acc", "unseen/attr_loss", "unseen/attr_acc", "val/max_prob",
@@ -85,8 +91,7 @@ def pretraining_run(
         "data": {"n_individuals": n, "batch_size": 32, "seed": seed},
         "model": {"lr": 0.002},
     }
-    for section, values in (extra_config or {}).items():
-        config.setdefault(section, {}).update(values)
+    merge_sections(config, extra_config)
     return write_run(root, name, config, phase_curves(end, max_steps, every), summary)
 
 
@@ -121,8 +126,7 @@ def finetune_run(
         "data": {"n_individuals": 2000, "n_new": n_new, "batch_size": 32},
         "trainer": {"max_steps": 1000},
     }
-    for section, values in (extra_config or {}).items():
-        config.setdefault(section, {}).update(values)
+    merge_sections(config, extra_config)
     return write_run(root, name, config, scalars, {"steps": 1000, "baseline_attr_loss": BASELINE})
 
 
@@ -145,8 +149,7 @@ def attention_run(
         scalars[f"attn/attr_to_text/layer_{layer}"] = [(s, 1 - s / 400) for s in steps]
         scalars[f"attn/entropy/layer_{layer}"] = [(s, 0.9 - s / 1000 - seed / 100) for s in steps]
     config = {"seed_everything": seed, "data": {"n_individuals": 3000, "batch_size": 32}}
-    for section, values in (extra_config or {}).items():
-        config.setdefault(section, {}).update(values)
+    merge_sections(config, extra_config)
     summary = {"steps": 300, "seed": seed, "baseline_attr_loss": BASELINE}
     return write_run(root, name, config, scalars, summary)
 

@@ -4,6 +4,7 @@ attention patterns from step 0 on, one run per reference step and seed)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from factdyn.analysis.evidence import quickstart
@@ -43,12 +44,37 @@ def first_evaluation(info: RunInfo) -> float | None:
     return None if curve is None else float(curve[0][0])
 
 
-MOMENTS = (
+def end_of_training(info: RunInfo) -> float | None:
+    """The run's last step (its ``max_steps``)."""
+    return None if info.max_steps is None else float(info.max_steps)
+
+
+Moment = tuple[str, Callable[[RunInfo], float | None]]
+"""(header, the step of a run at which a statistic is read)."""
+MOMENTS: tuple[Moment, ...] = (
     ("first evaluation", first_evaluation),
     ("plateau start", plateau_start),
     ("plateau end", plateau_end),
-    ("end of training", lambda info: None if info.max_steps is None else float(info.max_steps)),
+    ("end of training", end_of_training),
 )
+
+
+def moment_cells(runs: list[RunInfo], logged: str, moments: Sequence[Moment]) -> list[str]:
+    """One table row's cells: the logged statistic at each moment of each seed's own run."""
+    return [
+        stat_text(per_seed(runs, lambda i, m=moment: value_at(i, logged, m(i))), ".2f")
+        for _, moment in moments
+    ]
+
+
+def name_grouping(runs: list[RunInfo]) -> Verdict:
+    """Does name->name attention in layer 0 end above its first evaluation (the paper's name grouping)?"""
+    name_to_name = tag("name_to_name", 0)
+    return compare(
+        per_seed(runs, lambda i: value_at(i, name_to_name, end_of_training(i))),
+        per_seed(runs, lambda i: value_at(i, name_to_name, first_evaluation(i))),
+        "higher",
+    )
 
 
 def reference_runs(results: Path) -> list[RunInfo]:
@@ -66,12 +92,7 @@ def statistics_table(results: Path) -> str:
     body = []
     for stat in STATISTICS:
         for layer in layers(runs):
-            logged = tag(stat, layer)
-            cells = [
-                stat_text(per_seed(runs, lambda i, m=moment, t=logged: value_at(i, t, m(i))), ".2f")
-                for _, moment in MOMENTS
-            ]
-            body.append((stat, str(layer), *cells))
+            body.append((stat, str(layer), *moment_cells(runs, tag(stat, layer), MOMENTS)))
     header = ["statistic", "layer", *(name for name, _ in MOMENTS)]
     note = (
         f"\n\nMean ± s.d. (per seed) over {seeds_line(runs)}, each seed at the evaluation nearest its own "
@@ -130,11 +151,7 @@ def verdicts(results: Path) -> dict[str, Verdict]:
             per_seed(runs, lambda i: value_at(i, tag("attr_to_name", last), start(i))),
             "higher",
         )
-        out["name_to_name_layer0_rises"] = compare(
-            per_seed(runs, lambda i: value_at(i, tag("name_to_name", 0), float(i.max_steps or 0))),
-            per_seed(runs, lambda i: value_at(i, tag("name_to_name", 0), first_evaluation(i))),
-            "higher",
-        )
+        out["name_to_name_layer0_rises"] = name_grouping(runs)
     patched = _patched(results)
     if patched:
         final_loss = final("val/attr_loss")

@@ -28,14 +28,19 @@ MAIN = 125
 REPLAY = 0.25
 
 
+def new_and_replay(info: RunInfo) -> tuple[int, float] | None:
+    """A fine-tuning run's (new individuals, replay weight); ``None`` for a run that is neither."""
+    weight, n_new = info.config.get("data.sampler.init_args.replay_weight"), info.config.get("data.n_new")
+    return None if weight is None or n_new is None else (int(n_new), float(weight))
+
+
 def _settings(results: Path) -> dict[tuple[int, float], list[RunInfo]]:
     """(new individuals, replay weight) -> the runs of every seed."""
     out: dict[tuple[int, float], list[RunInfo]] = {}
     for info in Experiment(results, NAME).runs():
-        weight = info.config.get("data.sampler.init_args.replay_weight")
-        if weight is None or info.config.get("data.n_new") is None:
-            continue
-        out.setdefault((int(info.config["data.n_new"]), float(weight)), []).append(info)
+        setting = new_and_replay(info)
+        if setting is not None:
+            out.setdefault(setting, []).append(info)
     return dict(sorted(out.items(), key=lambda item: (item[0][1] > 0, item[0][0], item[0][1])))
 
 
@@ -69,24 +74,30 @@ def table(results: Path) -> str:
     return markdown_table(header, body) + note
 
 
+START = at_step(OLD_ACC, 0)
+EARLY = at_step(OLD_ACC, EARLY_STEPS[-1])
+
+
+def initial_drop_remains(replayed: list[RunInfo]) -> Verdict:
+    """Is the old accuracy at the last early step still below the pre-trained model's (step 0)?"""
+    return compare(per_seed(replayed, EARLY), per_seed(replayed, START), "lower")
+
+
 def verdicts(results: Path) -> dict[str, Verdict]:
     settings = _settings(results)
     out: dict[str, Verdict] = {}
     alone, replayed = settings.get((MAIN, 0.0)), settings.get((MAIN, REPLAY))
-    start, early = at_step(OLD_ACC, 0), at_step(OLD_ACC, EARLY_STEPS[-1])
     if alone:
-        out["finetune_collapse"] = compare(per_seed(alone, early), per_seed(alone, start), "lower")
+        out["finetune_collapse"] = compare(per_seed(alone, EARLY), per_seed(alone, START), "lower")
     without = sorted(n for n, w in settings if w == 0)
     if len(without) >= 2:
         most, fewest = settings[(without[-1], 0.0)], settings[(without[0], 0.0)]
-        out["finetune_more_new_worse"] = compare(per_seed(most, early), per_seed(fewest, early), "lower")
+        out["finetune_more_new_worse"] = compare(per_seed(most, EARLY), per_seed(fewest, EARLY), "lower")
     if alone and replayed:
         out["replay_limits_final_loss"] = compare(
             per_seed(replayed, final(OLD_LOSS)), per_seed(alone, final(OLD_LOSS)), "lower"
         )
-        out["replay_initial_drop_remains"] = compare(
-            per_seed(replayed, early), per_seed(replayed, start), "lower"
-        )
+        out["replay_initial_drop_remains"] = initial_drop_remains(replayed)
         new = at_step(NEW_ACC, NEW_LEARNING_STEP)
         out["replay_slows_new_learning"] = compare(per_seed(replayed, new), per_seed(alone, new), "lower")
     return out

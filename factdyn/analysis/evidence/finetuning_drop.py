@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from factdyn.analysis.evidence import finetuning
-from factdyn.analysis.evidence.archive_view import Column, Experiment, markdown_table, per_seed, row_cells
-from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.evidence.archive_view import Column, Experiment, markdown_table, row_cells
+from factdyn.analysis.evidence.verdicts import Verdict
 from factdyn.analysis.report.measures import final
 from factdyn.analysis.report.run_info import RunInfo
 
@@ -26,11 +26,10 @@ FINE_TUNING = ((False, 2e-4), (False, 2e-5), (True, 2e-4), (True, 2e-5))
 
 def setting_of(info: RunInfo) -> Setting | None:
     """A 125-new-people run's setting; ``None`` for any other run (or one whose config lacks the lr)."""
-    weight, n_new = info.config.get("data.sampler.init_args.replay_weight"), info.config.get("data.n_new")
-    lr = info.config.get("model.lr")
-    if weight is None or lr is None or n_new is None or int(n_new) != finetuning.MAIN:
+    setting, lr = finetuning.new_and_replay(info), info.config.get("model.lr")
+    if setting is None or lr is None or setting[0] != finetuning.MAIN:
         return None
-    return bool(info.config.get("model.init_optimizer_state")), float(lr), float(weight)
+    return bool(info.config.get("model.init_optimizer_state")), float(lr), setting[1]
 
 
 def settings(results: Path) -> dict[Setting, list[RunInfo]]:
@@ -55,10 +54,8 @@ def lowest_old_accuracy(info: RunInfo) -> float | None:
     return float(early.min()) if len(early) else None
 
 
-START = finetuning.at_step(finetuning.OLD_ACC, 0)
-STEP_100 = finetuning.at_step(finetuning.OLD_ACC, finetuning.EARLY_STEPS[-1])
 COLUMNS: tuple[Column, ...] = (
-    ("old accuracy, step 0 (pre-trained)", START, ".3f", False),
+    ("old accuracy, step 0 (pre-trained)", finetuning.START, ".3f", False),
     *((f"old accuracy, step {s}", finetuning.at_step(finetuning.OLD_ACC, s), ".3f", False)
       for s in finetuning.EARLY_STEPS),
     (f"lowest old accuracy, steps 0-{DROP_WINDOW}", lowest_old_accuracy, ".3f", True),
@@ -104,6 +101,5 @@ def verdicts(results: Path) -> dict[str, Verdict]:
     for kept, lr in FINE_TUNING[1:]:
         replayed = rows.get((kept, lr, finetuning.REPLAY))
         if replayed:
-            drop = per_seed(replayed, STEP_100), per_seed(replayed, START)
-            out[question_key(kept, lr)] = compare(*drop, "lower")
+            out[question_key(kept, lr)] = finetuning.initial_drop_remains(replayed)
     return out

@@ -12,13 +12,10 @@ from factdyn.analysis.evidence.archive_view import (
     Column,
     Experiment,
     markdown_table,
-    per_seed,
     row_cells,
     seeds_line,
-    stat_text,
-    value_at,
 )
-from factdyn.analysis.evidence.verdicts import Verdict, compare
+from factdyn.analysis.evidence.verdicts import Verdict
 from factdyn.analysis.report.measures import final, plateau_end
 from factdyn.analysis.report.run_info import RunInfo
 
@@ -58,32 +55,30 @@ def settings(results: Path) -> dict[Setting, list[RunInfo]]:
     return {s: out[s] for s in SETTINGS if s in out}
 
 
-def _end(info: RunInfo) -> float | None:
-    return None if info.max_steps is None else float(info.max_steps)
-
-
-MOMENTS = (
+MOMENTS: tuple[attention.Moment, ...] = (
     ("first evaluation", attention.first_evaluation),
     ("plateau end", plateau_end),
-    ("end of training", _end),
+    ("end of training", attention.end_of_training),
 )
 STATISTICS = ("name_to_name", "attr_to_name")
 
 
+def _measured(results: Path) -> dict[Setting, list[RunInfo]] | None:
+    """:func:`settings`, or ``None`` while no cell beyond the quickstart's is archived."""
+    rows = settings(results)
+    return None if set(rows) <= {REFERENCE} else rows
+
+
 def attention_table(results: Path) -> str:
     """Name→name and attribute→name in every layer at three moments of each seed's run, per substrate."""
-    rows = settings(results)
-    if set(rows) <= {REFERENCE}:
+    rows = _measured(results)
+    if rows is None:
         return Experiment(results, NAME).missing(HOW)
     body = []
     for setting, runs in rows.items():
         for stat in STATISTICS:
             for layer in attention.layers(runs):
-                name = attention.tag(stat, layer)
-                cells = [
-                    stat_text(per_seed(runs, lambda i, m=moment, t=name: value_at(i, t, m(i))), ".2f")
-                    for _, moment in MOMENTS
-                ]
+                cells = attention.moment_cells(runs, attention.tag(stat, layer), MOMENTS)
                 body.append((label(setting), str(len(runs)), stat, str(layer), *cells))
     header = ["tokenizer, positions", "seeds", "statistic", "layer", *(name for name, _ in MOMENTS)]
     note = (
@@ -105,8 +100,8 @@ COLUMNS: tuple[Column, ...] = (
 
 def dynamics_table(results: Path) -> str:
     """The same runs' plateau end and final losses (does the substrate change the dynamics?)."""
-    rows = settings(results)
-    if set(rows) <= {REFERENCE}:
+    rows = _measured(results)
+    if rows is None:
         return Experiment(results, NAME).missing(HOW)
     body = [(label(s), str(len(runs)), *row_cells(runs, COLUMNS)) for s, runs in rows.items()]
     header = ["tokenizer, positions", "seeds", *(name for name, *_ in COLUMNS)]
@@ -115,14 +110,6 @@ def dynamics_table(results: Path) -> str:
 
 def verdicts(results: Path) -> dict[str, Verdict]:
     """Per substrate: does name→name in layer 0 end above its first evaluation (the paper's name grouping)?"""
-    out: dict[str, Verdict] = {}
-    name_to_name = attention.tag("name_to_name", 0)
-    for setting, runs in settings(results).items():
-        if setting == REFERENCE:
-            continue  # §2's name_to_name_layer0_rises
-        out[question_key(setting)] = compare(
-            per_seed(runs, lambda i: value_at(i, name_to_name, _end(i))),
-            per_seed(runs, lambda i: value_at(i, name_to_name, attention.first_evaluation(i))),
-            "higher",
-        )
-    return out
+    # The quickstart's cell is §2's name_to_name_layer0_rises.
+    rows = settings(results)
+    return {question_key(s): attention.name_grouping(runs) for s, runs in rows.items() if s != REFERENCE}
