@@ -23,6 +23,7 @@ A user error (a bad value, a name that matches nothing, a missing or unreadable 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,21 @@ from factdyn.checks import ConfigError, require
 from factdyn.cli_parser import FactdynArgumentParser
 from factdyn.data import BiographyDataModule
 from factdyn.errors import reported_user_errors
-from factdyn.library_noise import silence_library_noise
+from factdyn.library_noise import evaluation_quiet, silence_library_noise
 from factdyn.preflight import as_configured, preflight
 from factdyn.process import keep_freed_memory
+from factdyn.run_layout import EVAL_DIR, evaluations_path
 from factdyn.shipped_configs import resolve_config_args
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.checkpoint_io import load_lightning_checkpoint
 from factdyn.training.disk import require_writable
-from factdyn.training.evaluation_source import EVALUATING, data_defaults, refuse_other_population
+from factdyn.training.evaluation_record import Evaluation, evaluated_metrics, record_evaluation
+from factdyn.training.evaluation_source import (
+    EVALUATING,
+    data_defaults,
+    evaluation_settings,
+    refuse_other_population,
+)
 from factdyn.training.module import FactLearner
 from factdyn.training.run_directory import (
     ResumePoint,
@@ -258,8 +266,25 @@ class FactdynCLI(CheckedCLI):
     def _parse_ckpt_path(self) -> None:
         checkpoint = verify_ckpt_path(self.config)
         subcommand = self.config.get("subcommand")
-        if subcommand in EVALUATING and checkpoint is not None:
+        self.evaluation: Evaluation | None = None
+        if subcommand in EVALUATING:
+            path = self.config[subcommand].get("ckpt_path")
+            require(
+                checkpoint is not None,
+                "ckpt_path",
+                f"a checkpoint file to evaluate (factdyn {subcommand} measures a trained run's checkpoint "
+                "and records the result in that run's eval/ folder)",
+                path,
+            )
             self._evaluate_on_checkpoint_population(subcommand, checkpoint)
+            data = self.config[subcommand]["data"]
+            self.evaluation = Evaluation(
+                subcommand,
+                Path(path),
+                int(checkpoint.get("global_step", 0)),
+                evaluation_settings(subcommand, checkpoint, data),
+            )
+            require_writable(self.evaluation.home / EVAL_DIR, "ckpt_path (its run's eval/ folder)")
         # Not for fit: Lightning would parse the checkpoint's hyperparameters over the given model flags and
         # so drop a contradicting one silently; refuse_contradicting_flags compares them instead.
         if subcommand != "fit":
@@ -288,6 +313,12 @@ class FactdynCLI(CheckedCLI):
         self.claimed_dir: Path | None = None
         self.numbered_logger: TensorBoardLogger | CSVLogger | None = None
         self.unlogged_root: Path | None = None
+        if self.evaluation is not None:
+            # Into the run it measures (record_evaluation), not a run version of its own: no logger, and
+            # whatever the callbacks write as files goes to the evaluation's folder.
+            trainer = self.config[self.subcommand]["trainer"]
+            trainer["logger"] = False
+            trainer["default_root_dir"] = str(self.evaluation.folder)
         if self.subcommand != "fit":
             return
         config = self.config["fit"]
@@ -361,7 +392,15 @@ class FactdynCLI(CheckedCLI):
         existed = log_dir is not None and Path(log_dir).exists() and self.claimed_dir is None
         events = event_files(log_dir) if log_dir is not None and self.continues_run else set()
         try:
-            super()._run_subcommand(subcommand)
+            with evaluation_quiet() if self.evaluation is not None else contextlib.nullcontext():
+                super()._run_subcommand(subcommand)
+            if self.evaluation is not None and self.trainer.is_global_zero:
+                record = self.evaluation.record(evaluated_metrics(self.trainer.callback_metrics))
+                folder = record_evaluation(self.evaluation.home, record)
+                rank_zero_info(
+                    f"factdyn: {self.evaluation.name} of step {self.evaluation.step} recorded in "
+                    f"{evaluations_path(self.evaluation.home)} (TensorBoard: {folder})"
+                )
         except BaseException:
             if log_dir is not None and not existed and subcommand == "fit":
                 remove_failed_run(log_dir)

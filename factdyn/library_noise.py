@@ -13,6 +13,12 @@ Every ``factdyn`` command printed them, and none asks the user to do anything:
   exposure counts are gathered) and the attention statistics (one fixed batch). The warning is about a
   mean over ranks, which for these values is the value itself.
 
+In ``validate`` / ``test`` only (:func:`evaluation_quiet`): Lightning's advice that "callbacks used to
+create the checkpoint need to be provided" (an evaluation restores no training callback state; it names the
+training run's ``ModelCheckpoint`` settings), and its caution that an ``IterableDataset`` with ``__len__``
+may count wrongly with several loader workers (``test``'s exhaustive set is counted exactly, in the main
+process).
+
 Each filter matches one message by its text (and category), never a whole category or module, so every
 other warning, a user's own ``sync_dist`` warning for a tag of theirs included, still shows.
 """
@@ -21,6 +27,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 LITLOGGER_TIP = "💡 Tip: For seamless cloud logging"
 """The start of Lightning's LitLogger advertisement (its logger connector, at every Trainer construction)."""
@@ -46,6 +54,10 @@ SYNC_DIST_ADVICE = (
 )
 
 
+CHECKPOINT_CALLBACKS_ADVICE = r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint"
+ITERABLE_LENGTH_CAUTION = r"Your `IterableDataset` has `__len__` defined"
+
+
 class _DropMessages(logging.Filter):
     """Drops the log records whose message starts with one of ``starts``."""
 
@@ -67,3 +79,11 @@ def silence_library_noise() -> None:
     # need Lightning imported here; the text names Lightning's own self.log advice and one of our tags.
     warnings.filterwarnings("ignore", message=SYNC_DIST_ADVICE, category=UserWarning)
 
+
+@contextmanager
+def evaluation_quiet() -> Iterator[None]:
+    """Inside: Lightning's advice to pass the training callbacks along with ``ckpt_path`` is not shown."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=CHECKPOINT_CALLBACKS_ADVICE, category=UserWarning)
+        warnings.filterwarnings("ignore", message=ITERABLE_LENGTH_CAUTION, category=UserWarning)
+        yield

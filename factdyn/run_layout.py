@@ -17,8 +17,15 @@ A run directory holds::
     checkpoints/last.ckpt    the newest full training state (for resume)
     checkpoints/step=00000750.ckpt   scheduled checkpoints (CheckpointSchedule)
     checkpoints/*.sha256     each checkpoint's hash sidecar
-    eval/predictions_<checkpoint>_<population>.jsonl   greedy answers (``factdyn predict``), written
-                             after the run, beside it: never a run version of its own
+    eval/evaluations.jsonl   ``factdyn validate`` / ``test`` of the run's checkpoints: one record per
+                             (evaluation, checkpoint step), replaced when evaluated again
+    eval/<evaluation>/events.out.tfevents.*   those records as TensorBoard curves at the checkpoints'
+                             steps, rewritten from evaluations.jsonl (``validate``, ``test``,
+                             ``validate-shuffle_sentences=true``, ...: :func:`evaluation_name`)
+    eval/predictions_<checkpoint>_<population>.jsonl   greedy answers (``factdyn predict``)
+
+Everything under ``eval/`` is written after (or beside) the training run, never as a run version of its
+own; a checkpoint outside a run directory gets its ``eval/`` folder beside it (:func:`evaluation_home`).
 
 An **archived** run (``factdyn archive``, :mod:`factdyn.analysis.archive`) keeps the small files above
 (:data:`ARCHIVED_FILES`) and, instead of the event files, every scalar as ``scalars.csv.gz`` (step, tag,
@@ -54,12 +61,13 @@ STATUS_INTERRUPTED = "interrupted"
 MEDIA = "media"
 """The folder of text, figures and histograms that no logger of the run takes (factdyn.callbacks.media)."""
 CSV_METRICS = "metrics.csv"
+EVAL_DIR = "eval"
 SCALARS_TABLE = "scalars.csv.gz"
 ARCHIVE_RECORD = "archive.json"
-ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES, PANEL)
+EVALUATIONS = f"{EVAL_DIR}/evaluations.jsonl"
+ARCHIVED_FILES = (CONFIG, SUMMARY, SAMPLER, EXPOSURES, PANEL, EVALUATIONS)
 """The run directory's files an archive copies as they are (those a run has; the scalars are converted)."""
 CHECKPOINT_DIR = "checkpoints"
-EVAL_DIR = "eval"
 LAST_CHECKPOINT = "last.ckpt"
 CHECKPOINT_GLOB = "*.ckpt"
 ABANDONED = "abandoned"
@@ -99,8 +107,56 @@ def last_checkpoint(run_dir: str | Path) -> Path:
 
 
 def eval_dir(run_dir: str | Path) -> Path:
-    """Where evaluations of a finished run's checkpoints go (``factdyn predict``)."""
+    """Where evaluations of a run's checkpoints go (``factdyn validate`` / ``test`` / ``predict``)."""
     return Path(run_dir) / EVAL_DIR
+
+
+def run_of_checkpoint(checkpoint: str | Path) -> Path | None:
+    """The run directory a checkpoint lies in (``<run>/checkpoints/x.ckpt``), else ``None``."""
+    parent = Path(checkpoint).resolve().parent
+    return parent.parent if parent.name == CHECKPOINT_DIR else None
+
+
+def evaluation_home(checkpoint: str | Path) -> Path:
+    """The folder whose ``eval/`` receives a checkpoint's evaluations: its run directory, or the
+    checkpoint's own folder when it lies outside a run."""
+    return run_of_checkpoint(checkpoint) or Path(checkpoint).resolve().parent
+
+
+def evaluations_path(home: str | Path) -> Path:
+    """``<home>/eval/evaluations.jsonl``."""
+    return Path(home) / EVALUATIONS
+
+
+def read_evaluations(home: str | Path) -> list[dict]:
+    """The records of ``<home>/eval/evaluations.jsonl``, in file order (empty when there is none); an
+    archived run holds the same file (:data:`ARCHIVED_FILES`)."""
+    path = evaluations_path(home)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluation_name(subcommand: str, settings: dict[str, object]) -> str:
+    """An evaluation's name: the subcommand, then each setting that differs from the checkpoint's run,
+    sorted (``validate``, ``validate-shuffle_sentences=true``); JSON spelling of the values."""
+    parts = [subcommand, *(f"{k}={json.dumps(v)}" for k, v in sorted(settings.items()))]
+    return "-".join(parts)
+
+
+def evaluation_events_dir(home: str | Path, name: str) -> Path:
+    """``<home>/eval/<evaluation name>``: that evaluation's TensorBoard curve."""
+    return eval_dir(home) / name
+
+
+EVALUATING_SUBCOMMANDS = ("validate", "test")
+"""The subcommands whose results go under ``eval/`` (the first word of an evaluation's name)."""
+
+
+def is_evaluation_curve(path: str | Path) -> bool:
+    """Whether a folder is an evaluation's TensorBoard curve (``<home>/eval/validate...``), not a run."""
+    path = Path(path)
+    return path.parent.name == EVAL_DIR and path.name.split("-")[0] in EVALUATING_SUBCOMMANDS
 
 
 def predictions_path(run_dir: str | Path, checkpoint: str | Path, population: str) -> Path:

@@ -3,7 +3,7 @@
 #
 #   bash scripts/campaign_cpu.sh <experiment>... [-- extra factdyn fit arguments]
 #   experiments: quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop
-#                plateau_vs_n_constant substrate   (or: all)
+#                plateau_vs_n_constant substrate fixed_order   (or: all)
 #
 # Every run is an ordinary `factdyn fit` (or `factdyn toy fit`) writing under $LOGS (logs/campaign). A run
 # already archived in results/ is skipped, and so is one finished under $LOGS, so an interrupted campaign
@@ -31,6 +31,9 @@
 #                 (configs/sweeps/campaign_plateau_vs_n_constant.yaml)
 #   substrate     issue 16 (a): per-layer attention statistics under {word, subword} x {learned, rotary}
 #                 (configs/sweeps/campaign_substrate.yaml; word x learned is the quickstart reference)
+#   fixed_order   issue 16 (b): trained in a fixed sentence order with learned or rotary positions
+#                 (configs/sweeps/campaign_fixed_order.yaml), then every checkpoint of each run evaluated
+#                 on shuffled biographies (factdyn validate --data.shuffle_sentences true, into <run>/eval/)
 # Sweep experiments skip runs archived in results/<experiment> (factdyn sweep --skip-archived).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +53,8 @@ experiments=()
 while (($#)) && [[ $1 != -- ]]; do experiments+=("$1"); shift; done
 [[ ${1:-} == -- ]] && shift
 extra=("$@")
-[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant substrate)
-((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant substrate | all)" >&2; exit 2; }
+[[ ${experiments[*]:-} == all ]] && experiments=(quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant substrate fixed_order)
+((${#experiments[@]})) || { echo "usage: $0 <experiment>... (quickstart patching finetuning toy distributions plateau_vs_n robustness finetuning_drop plateau_vs_n_constant substrate fixed_order | all)" >&2; exit 2; }
 
 finished() { [[ -f "$1/summary.json" ]]; }
 archived() { [[ -f "results/$1/archive.json" ]]; }   # archived <experiment>/seed_<s>/<run>
@@ -132,6 +135,17 @@ run_toy() {
   done
 }
 
+# evaluate_shuffled <run dir>: each checkpoint of a finished run on shuffled biographies, into <run>/eval/
+# (a checkpoint already evaluated is evaluated again: the record is replaced, not repeated).
+evaluate_shuffled() {
+  local run=$1 ckpt
+  finished "$run" || return 0
+  for ckpt in "$run"/checkpoints/step=*.ckpt "$run/checkpoints/last.ckpt"; do
+    $FACTDYN validate --ckpt_path "$ckpt" --data.shuffle_sentences true --trainer.enable_progress_bar false \
+      >>"$run/eval_shuffled.log" 2>&1
+  done
+}
+
 archive_seeds() {  # archive_seeds <experiment> <dir pattern with SEED>
   local experiment=$1 pattern=$2 seed dirs
   for seed in $SEEDS; do
@@ -183,6 +197,15 @@ for experiment in "${experiments[@]}"; do
     toy)
       for seed in $SEEDS; do spawn run_toy "$seed"; done; wait
       archive_seeds toy "$LOGS/toy/seed_SEED/toy" ;;
+    fixed_order)
+      $FACTDYN sweep "configs/sweeps/campaign_$experiment.yaml" --parallel "$JOBS" --threads "$THREADS" \
+        --save-dir "$LOGS/sweeps" --skip-archived "results/$experiment" || true
+      for run in "$LOGS/sweeps/campaign_$experiment"/*/version_0; do
+        [[ -d $run ]] || continue
+        name=$(basename "${run%/version_0}")
+        archived "$experiment/seed_${name##*-seed=}/$name" || spawn evaluate_shuffled "$run"
+      done; wait
+      archive_seeds "$experiment" "$LOGS/sweeps/campaign_$experiment/*-seed=SEED" ;;
     distributions|plateau_vs_n|robustness|plateau_vs_n_constant|substrate)
       $FACTDYN sweep "configs/sweeps/campaign_$experiment.yaml" --parallel "$JOBS" --threads "$THREADS" \
         --save-dir "$LOGS/sweeps" --skip-archived "results/$experiment" || true

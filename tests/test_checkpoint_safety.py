@@ -45,7 +45,6 @@ def raise_user_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FACTDYN_DEBUG", "1")
 
 
-
 class Plant:
     """Unpickled without ``weights_only``, writes ``marker``: stands for any code a crafted file could run."""
 
@@ -125,12 +124,22 @@ def _cli_cases(evil_path: Path, logs: Path) -> dict[str, list[str]]:
         "validate --ckpt_path": tiny_args(logs, "--ckpt_path", str(evil_path), subcommand="validate"),
         "test --ckpt_path": tiny_args(logs, "--ckpt_path", str(evil_path), subcommand="test"),
         "toy fit --model.init_checkpoint": [
-            "toy", "fit", "--config", str(CONFIGS / "toy" / "finetune.yaml"), *toy,
-            "--model.init_checkpoint", str(evil_path),
+            "toy",
+            "fit",
+            "--config",
+            str(CONFIGS / "toy" / "finetune.yaml"),
+            *toy,
+            "--model.init_checkpoint",
+            str(evil_path),
         ],  # fmt: skip
         "toy fit --ckpt_path": [
-            "toy", "fit", "--config", str(CONFIGS / "toy" / "pretrain.yaml"), *toy,
-            "--ckpt_path", str(evil_path),
+            "toy",
+            "fit",
+            "--config",
+            str(CONFIGS / "toy" / "pretrain.yaml"),
+            *toy,
+            "--ckpt_path",
+            str(evil_path),
         ],  # fmt: skip
     }
 
@@ -242,6 +251,7 @@ def test_a_value_that_would_not_load_back_fails_the_save_at_once(tmp_path: Path,
 def _full_disk(monkeypatch, torch_variant: bool) -> None:
     """torch.save writes a little, then the disk is full: by path torch's zip writer says only "unexpected
     pos" (``torch_variant``), through a Python file the OS says ENOSPC."""
+
     def save(obj, f, *args, **kwargs):
         if isinstance(f, (str, os.PathLike)):
             Path(f).write_bytes(b"PK\x03\x04partial")
@@ -277,6 +287,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(
 def test_a_full_disk_while_writing_the_sidecar_or_linking(tmp_path: Path, monkeypatch) -> None:
     io = AtomicCheckpointIO()
     io.save_checkpoint({"global_step": 3, "epoch": 0}, tmp_path / "step=3.ckpt")
+
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 

@@ -36,7 +36,11 @@ def test_checkpoint_alone_gives_the_runs_final_validation(
     cli = evaluate(subcommand, tiny_run, tmp_path, "--trainer.enable_progress_bar", "false")
     assert cli.datamodule.hparams.n_individuals == 64 and cli.datamodule.hparams.n_unseen == 16
     for tag in COMPARED:
-        assert float(cli.trainer.callback_metrics[tag]) == pytest.approx(final[tag], abs=1e-5), tag
+        measured = float(cli.trainer.callback_metrics[tag])
+        if subcommand == "validate":  # the run's own evaluation sample
+            assert measured == pytest.approx(final[tag], abs=1e-5), tag
+        else:  # test: every individual on every held-out template, of the same population
+            assert measured != pytest.approx(final[tag], abs=1e-6) or tag.endswith("acc"), tag
 
 
 @pytest.mark.parametrize(

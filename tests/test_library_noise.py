@@ -7,7 +7,12 @@ import warnings
 
 from lightning.fabric.utilities.warnings import PossibleUserWarning
 
-from factdyn.library_noise import LIGHTNING_INFO_LOGGER, LITLOGGER_TIP, silence_library_noise
+from factdyn.library_noise import (
+    LIGHTNING_INFO_LOGGER,
+    LITLOGGER_TIP,
+    evaluation_quiet,
+    silence_library_noise,
+)
 
 
 def advice(tag: str) -> str:
@@ -56,3 +61,18 @@ def test_the_litlogger_tip_is_dropped_and_other_lines_kept() -> None:
         logger.setLevel(level)
     assert seen == ["GPU available: False, used: False"]
     assert sum(type(f).__name__ == "_DropMessages" for f in logger.filters) == 1
+
+
+def test_evaluations_drop_two_lightning_cautions_only_inside() -> None:
+    callbacks = (
+        "Be aware that when using `ckpt_path`, callbacks used to create the checkpoint need to be provided "
+        "during `Trainer` instantiation. Please add the following callbacks: [...]."
+    )
+    length = "Your `IterableDataset` has `__len__` defined. In combination with multi-process data loading"
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with evaluation_quiet():
+            for message in (callbacks, length, "another caution"):
+                warnings.warn(message, UserWarning, stacklevel=1)
+        warnings.warn(callbacks, UserWarning, stacklevel=1)  # a resumed fit: the caution matters there
+    assert [str(w.message) for w in shown] == ["another caution", callbacks]

@@ -256,4 +256,3 @@ def test_compile_without_a_cpu_compiler_trains_eagerly_with_a_warning(run_tiny, 
         cli, _ = run_tiny("--model.compile=true")
     assert cli.trainer.global_step == 8
     assert cli.model._forward is cli.model.model
-

@@ -96,10 +96,11 @@ def archive_run(run_dir: Path, dest: Path) -> ArchivedRun:
     files: dict[str, Any] = {}
     for name in run_layout.ARCHIVED_FILES:
         if (run_dir / name).is_file():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / name, staging / name)
     rows = write_scalar_table(staging / run_layout.SCALARS_TABLE, series)
-    for path in sorted(staging.iterdir()):
-        files[path.name] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        files[path.relative_to(staging).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
     record = {
         "format": RECORD_FORMAT,
         "source": display_path(run_dir),
@@ -112,7 +113,7 @@ def archive_run(run_dir: Path, dest: Path) -> ArchivedRun:
     if dest.exists():
         shutil.rmtree(dest)
     staging.rename(dest)
-    size = sum(p.stat().st_size for p in dest.iterdir())
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     return ArchivedRun(source=run_dir, dest=dest, bytes=size, scalar_rows=rows)
 
 
@@ -174,7 +175,11 @@ def verify(root: str | Path) -> list[str]:
     for record_path in records:
         run_dir = record_path.parent
         recorded = json.loads(record_path.read_text()).get("files", {})
-        present = {p.name for p in run_dir.iterdir() if p.is_file() and p.name != run_layout.ARCHIVE_RECORD}
+        present = {
+            p.relative_to(run_dir).as_posix()
+            for p in run_dir.rglob("*")
+            if p.is_file() and p.name != run_layout.ARCHIVE_RECORD
+        }
         for name in sorted(present - set(recorded)):
             problems.append(f"{run_dir / name}: not recorded in {run_layout.ARCHIVE_RECORD}")
         for name, entry in sorted(recorded.items()):

@@ -87,9 +87,14 @@ class Run:
 
 def find_runs(root: str | Path) -> list[Run]:
     """Every run directory under ``root`` (any folder holding TensorBoard events or a summary), except the
-    attempts a sweep abandoned (see :mod:`factdyn.run_layout`)."""
+    attempts a sweep abandoned and the evaluation curves of a run's ``eval/`` folder (see
+    :mod:`factdyn.run_layout`)."""
     root = Path(root)
     dirs = {p.parent for p in root.rglob(run_layout.EVENTS_GLOB)} | {
         p.parent for p in root.rglob(run_layout.SUMMARY)
     }
-    return [Run.load(d) for d in sorted(dirs) if not run_layout.is_abandoned(d, root)]
+    return [
+        Run.load(d)
+        for d in sorted(dirs)
+        if not run_layout.is_abandoned(d, root) and not run_layout.is_evaluation_curve(d)
+    ]

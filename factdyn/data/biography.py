@@ -163,8 +163,13 @@ class BiographyAssembler:
         rng: np.random.Generator,
         split: str = "train",
         shuffle_sentences: bool = True,
+        template_slot: np.ndarray | None = None,
     ) -> BiographyBatch:
-        """One biography per individual: a fresh template per sentence and, by default, a fresh order."""
+        """One biography per individual: a fresh template per sentence and, by default, a fresh order.
+
+        ``template_slot`` (one per individual) instead picks the same position in the individual's template
+        pool for all six sentences: slot ``k`` of ``split="eval"`` is each attribute's ``k``-th held-out
+        template (the exhaustive evaluation of ``factdyn test``)."""
         individuals = np.asarray(individuals, dtype=np.int64)
         B = len(individuals)
         S = B * N_ATTR
@@ -175,7 +180,11 @@ class BiographyAssembler:
         attr_flat = attr.reshape(S)
         ind = np.repeat(individuals, N_ATTR)
         pool = population.templates(split)[ind, attr_flat]  # (S, n_pool)
-        template = attr_flat * self.n_templates + pool[np.arange(S), rng.integers(0, pool.shape[1], S)]
+        if template_slot is None:
+            choice = rng.integers(0, pool.shape[1], S)
+        else:
+            choice = np.repeat(np.asarray(template_slot, dtype=np.int64), N_ATTR)
+        template = attr_flat * self.n_templates + pool[np.arange(S), choice]
         names = population.names[ind]
         value = self.value_offset[attr_flat] + population.values[ind, attr_flat]
         segments = [

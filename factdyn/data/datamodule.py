@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 from factdyn.checks import ConfigError, require, require_bool, require_int
 from factdyn.data.batches import to_torch, unpack_batch
 from factdyn.data.corpus import corpus
+from factdyn.data.exhaustive import ExhaustiveEvaluation
 from factdyn.data.population import (
     EVAL_ROLES,
     EVAL_SETS,
@@ -39,7 +40,9 @@ class BiographyDataModule(L.LightningDataModule):
             ablation uses 1, 2, 4, 8, 16). The held-out templates do not depend on it.
         n_templates_eval: held-out templates per individual and attribute (paper: 5).
         shuffle_sentences: shuffle the six sentences of every biography (paper: True); ``False`` writes them
-            in ATTRIBUTES order, in training and evaluation alike (the paper's fixed-order ablation).
+            in ATTRIBUTES order, in training and evaluation alike (the paper's fixed-order ablation). An
+            evaluation of a checkpoint may set it apart from training (``factdyn validate --ckpt_path ...
+            --data.shuffle_sentences true``: a fixed-order run measured on shuffled biographies).
         tokenizer: ``word``, the closed word vocabulary (a name is three tokens), or ``subword``, a
             SentencePiece BPE model trained on the corpus, under which names and values span several pieces
             as under the paper's 32k SentencePiece model; see ``docs/tokenizer.md``.
@@ -53,7 +56,8 @@ class BiographyDataModule(L.LightningDataModule):
             individuals into it.
         batch_size: training sequences per step and per device (paper: 128).
         eval_batch_size: sequences per evaluation batch.
-        n_val_sequences: sequences in the ``val`` set (training individuals, held-out templates).
+        n_val_sequences: sequences in the ``val`` set (training individuals, held-out templates); ``factdyn
+            test`` ignores the three set sizes and measures every individual on every held-out template.
         n_unseen_sequences: sequences in the ``unseen`` set (held-out individuals).
         n_new_sequences: sequences in the ``new`` set (fine-tuning individuals; only when ``n_new > 0``).
         num_workers: DataLoader worker processes for the training stream (each sends one packed tensor per
@@ -270,15 +274,25 @@ class BiographyDataModule(L.LightningDataModule):
         """Unpack a training batch once it is on the device (evaluation batches are dicts already)."""
         return unpack_batch(batch, len(ATTRIBUTES)) if isinstance(batch, torch.Tensor) else batch
 
-    def val_dataloader(self) -> list[DataLoader]:
-        return [
-            DataLoader(self.eval_batches[name], batch_size=None)
-            for name in EVAL_SETS
-            if self.eval_batches[name]
-        ]
+    def val_dataloader(self) -> DataLoader:
+        """The fixed evaluation sets, one after the other in one loader (each batch names its ``split``):
+        one loader, so that Lightning's results table lists each metric once."""
+        return DataLoader([b for name in EVAL_SETS for b in self.eval_batches.get(name, [])], batch_size=None)
 
-    def test_dataloader(self) -> list[DataLoader]:
-        return self.val_dataloader()
+    def test_dataloader(self) -> DataLoader:
+        """``factdyn test``: every individual of each evaluation population on every held-out template
+        (:class:`~factdyn.data.exhaustive.ExhaustiveEvaluation`), instead of ``validate``'s sample."""
+        populations = {name: self.populations[EVAL_ROLES[name]] for name in self.eval_set_names()}
+        dataset = ExhaustiveEvaluation(
+            self.assembler,
+            populations,
+            self.hparams.n_templates_eval,
+            self.eval_batch_size,
+            self.seed,
+            self.hparams.shuffle_sentences,
+            self.pad_to_multiple,
+        )
+        return DataLoader(dataset, batch_size=None)
 
     def eval_set_size(self, name: str) -> int:
         """Sequences in evaluation set ``name``: 0 when its population is empty (known before setup)."""

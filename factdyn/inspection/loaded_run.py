@@ -58,12 +58,6 @@ def resolve_checkpoint(path: str | Path) -> Path:
     )
 
 
-def run_directory_of(checkpoint: Path) -> Path | None:
-    """The run directory a checkpoint lies in (``<run>/checkpoints/x.ckpt``), else ``None``."""
-    parent = checkpoint.resolve().parent
-    return parent.parent if parent.name == run_layout.CHECKPOINT_DIR else None
-
-
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -89,7 +83,7 @@ class LoadedRun:
     ) -> None:
         self.checkpoint = checkpoint
         self.step = step
-        self.run_dir = run_directory_of(checkpoint)
+        self.run_dir = run_layout.run_of_checkpoint(checkpoint)
         self.device = device
         self.model = model.to(device).eval().requires_grad_(False)
         self.datamodule = datamodule

@@ -74,8 +74,7 @@ def prediction_prompts(
 def default_output(run: LoadedRun, population: str) -> Path:
     """``<run>/eval/predictions_<checkpoint>_<population>.jsonl`` (``train+unseen`` for names of both);
     for a checkpoint outside a run directory, the ``eval/`` folder beside it."""
-    home = run.run_dir if run.run_dir is not None else run.checkpoint.parent
-    return run_layout.predictions_path(home, run.checkpoint, population)
+    return run_layout.predictions_path(run_layout.evaluation_home(run.checkpoint), run.checkpoint, population)
 
 
 def write_predictions(answers: Sequence[Answer], path: Path, step: int) -> None:

@@ -25,11 +25,21 @@ from jsonargparse import Namespace
 
 from factdyn.checks import require
 from factdyn.data import BiographyDataModule
+from factdyn.run_layout import EVALUATING_SUBCOMMANDS
 from factdyn.training.checkpoint_files import CheckpointError
 from factdyn.training.run_directory import EXECUTION_ONLY, checkpoint_point, refuse_contradicting_flags
 
-EVALUATING = ("validate", "test")
+EVALUATING = EVALUATING_SUBCOMMANDS
 """The subcommands that evaluate a checkpoint on its own population."""
+
+NAMED_SETTINGS: dict[str, tuple[str, ...]] = {
+    # What is measured: a sentence order other than training's (a fixed-order run on shuffled biographies),
+    # and, for validate's sample, how many sequences measure the population (not which population).
+    "validate": ("shuffle_sentences", "n_val_sequences", "n_unseen_sequences", "n_new_sequences"),
+    "test": ("shuffle_sentences",),  # the exhaustive sets have no size to choose
+}
+"""The ``data.*`` settings that, set apart from the checkpoint's, name an evaluation of their own
+(:func:`~factdyn.run_layout.evaluation_name`): its results are another curve, not a replacement."""
 
 EVALUATION_ONLY: dict[str, tuple[str, ...]] = {
     "model": EXECUTION_ONLY["model"],
@@ -37,14 +47,12 @@ EVALUATION_ONLY: dict[str, tuple[str, ...]] = {
         *EXECUTION_ONLY["data"],
         "batch_size",  # the training batch: an evaluation draws none
         "pad_to_multiple",  # padding is masked: the same numbers, other shapes
-        "n_val_sequences",  # how many sequences measure the population, not which population
-        "n_unseen_sequences",
-        "n_new_sequences",
+        *NAMED_SETTINGS["validate"],
     ),
 }
-"""Fields an evaluation may set apart from its checkpoint: how it runs and how large its evaluation sets are.
-Every other recorded ``data.*`` field (N, ``n_unseen``, ``n_new``, the template split, sentence order,
-``train_roles``, the seed) defines the population and must match the checkpoint's."""
+"""Fields an evaluation may set apart from its checkpoint: how it runs, how large its evaluation sets are
+and whether their sentences are shuffled. Every other recorded ``data.*`` field (N, ``n_unseen``, ``n_new``,
+the template split, ``train_roles``, the seed) defines the population and must match the checkpoint's."""
 
 EVALUATED = (
     "as in the checkpoint being evaluated ({path}; it is evaluated on the population it was trained on: "
@@ -65,6 +73,20 @@ def data_defaults(checkpoint: Mapping[str, Any], data_keys: set[str]) -> dict[st
     if defaults and "seed" in saved:
         defaults[SEED_SOURCE] = saved["seed"]
     return defaults
+
+
+def evaluation_settings(
+    subcommand: str, checkpoint: Mapping[str, Any], data: Namespace | Mapping[str, Any]
+) -> dict[str, Any]:
+    """The :data:`NAMED_SETTINGS` of ``subcommand`` whose parsed value differs from the checkpoint's
+    recorded one (empty for an evaluation as the run itself evaluates)."""
+    given = data.as_dict() if isinstance(data, Namespace) else dict(data)
+    saved = checkpoint.get("datamodule_hyper_parameters") or {}
+    return {
+        key: given[key]
+        for key in NAMED_SETTINGS[subcommand]
+        if key in saved and key in given and given[key] != saved[key]
+    }
 
 
 def refuse_other_population(

@@ -123,6 +123,7 @@ class FactLearner(L.LightningModule):
         self.__dict__["_forward"] = (
             compile_model(self.model, mode=compile_mode, dynamic=compile_dynamic) if compile else self.model
         )
+        self._checkpoint_step: int | None = None
 
     def check_setup(self, stage: str, datamodule: Any = None) -> None:
         """Before anything runs (the CLI calls it before building the Trainer): ``init_checkpoint`` exists."""
@@ -183,6 +184,17 @@ class FactLearner(L.LightningModule):
             check_checkpoint_bytes(data, str(getattr(checkpoint_path, "name", "<checkpoint stream>")))
             checkpoint_path = io.BytesIO(data)
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._checkpoint_step = int(checkpoint.get("global_step", 0))
+
+    @property
+    def evaluated_step(self) -> int:
+        """The training step an evaluation measures: the trainer's while fitting; in ``validate`` / ``test``
+        of a checkpoint, the checkpoint's (Lightning restores only the weights there, and counts from 0)."""
+        trainer = self._trainer
+        fitting = trainer is None or trainer.state.fn == "fit"
+        return self.global_step if fitting or self._checkpoint_step is None else self._checkpoint_step
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Next-token logits (B, T, V) for token ids (B, T)."""
@@ -297,7 +309,7 @@ class FactLearner(L.LightningModule):
         metrics["baseline/attr_loss"] = baseline
         # Lightning reads a logged "step" as the x-axis value: evaluation points then sit on the optimizer
         # step they measure, not one before it.
-        metrics["step"] = torch.tensor(float(self.global_step), device=self.device)
+        metrics["step"] = torch.tensor(float(self.evaluated_step), device=self.device)
         self.log_dict(metrics, add_dataloader_idx=False, sync_dist=False)
 
     def configure_optimizers(self) -> dict[str, Any]:
