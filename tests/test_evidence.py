@@ -11,6 +11,7 @@ from factdyn.analysis.archive import archive
 from factdyn.analysis.evidence.blocks import block_names, fill_blocks
 from factdyn.analysis.evidence.registry import render
 from factdyn.analysis.evidence.verdicts import (
+    NO_DIFFERENCE,
     NOT_REPRODUCED,
     REPRODUCED,
     REVERSED,
@@ -21,6 +22,7 @@ from factdyn.analysis.evidence.verdicts import (
 from factdyn.cli import main as factdyn_main
 from factdyn.dynamics.panel_table import format_rows, header, write_member
 from factdyn.run_layout import PANEL
+from factdyn.training.evaluation_record import record_evaluation
 from tests.helpers.report_runs import (
     BASELINE,
     attention_run,
@@ -371,3 +373,55 @@ def test_finetuning_drop_rows_and_questions_join_section_5s_runs(tmp_path: Path)
     assert render("verdict.replay_drop_fresh_lr_2e-05", results).startswith("**reproduced**")
     assert render("verdict.replay_drop_kept_lr_2e-05", results).startswith("**not reproduced**")
     assert render("verdict.replay_drop_kept_lr_0.0002", results) == "not measured on the current config yet"
+
+
+def test_fixed_order_reads_the_shuffled_evaluations_and_feeds_section_7(tmp_path: Path) -> None:
+    """§9 (b): each run's own (fixed-order) curve against its eval/ records on shuffled biographies; the
+    learned-positions runs are §7's fixed-order row too."""
+    results = tmp_path / "results"
+    assert "Not measured" in render("fixed_order", results)
+    cells = {  # positions -> (final fixed-order loss, final shuffled loss, plateau end)
+        "learned": (0.05, 1.5 * BASELINE, 300),
+        "rotary": (0.95 * BASELINE, 0.95 * BASELINE - 0.01, None),  # shuffled - fixed: -0.01, 0, +0.01
+    }
+    for seed in range(3):
+        for positions, (fixed, shuffled, end) in cells.items():
+            config = {
+                "seed_everything": seed,
+                "trainer": {"max_steps": 800},
+                "data": {
+                    "n_individuals": 100,
+                    "batch_size": 4,
+                    "n_templates_train": 16,
+                    "shuffle_sentences": False,
+                },
+                "model": {"config": {"positions": positions}},
+            }
+            plateau = {"start_step": 50, "end_step": end, "knowledge_step": end and end + 100}
+            summary = {"steps": 800, "seed": seed, "baseline_attr_loss": BASELINE, "plateau": plateau,
+                       "final": {"val/attr_loss": fixed + 0.01 * seed, "val/attr_acc": 0.5}}  # fmt: skip
+            run_dir = write_run(
+                tmp_path / "fo" / f"s{seed}",
+                f"{positions}-seed={seed}",
+                config,
+                phase_curves(300, 800),
+                summary,
+            )
+            for step, loss in ((400, 2 * BASELINE), (800, shuffled + 0.02 * seed)):
+                record = {"evaluation": "validate-shuffle_sentences=true", "step": step,
+                          "metrics": {"val/attr_loss": loss, "val/attr_acc": 0.1}}  # fmt: skip
+                record_evaluation(run_dir, record)
+    for seed in range(3):
+        archive([tmp_path / "fo" / f"s{seed}"], results / "fixed_order" / f"seed_{seed}")
+    table = render("fixed_order", results)
+    rows = [line.split(" | ") for line in table.splitlines()[2:] if line.startswith("| ")]
+    assert [(r[0], r[1]) for r in rows] == [("| learned", "3"), ("| rotary", "3")]
+    assert "9.020 ± 0.020 (9.000, 9.020, 9.040)" in rows[0]  # the shuffled loss at the final step
+    assert rows[0][-1].startswith("2 ")  # two checkpoints measured shuffled
+    assert render("verdict.fixed_order_learns_learned", results).startswith("**reproduced**")
+    assert render("verdict.fixed_order_learns_rotary", results).startswith("**not reproduced**")
+    assert render("verdict.fixed_order_shuffled_learned", results).startswith("**higher when shuffled**")
+    assert render("verdict.fixed_order_shuffled_rotary", results).startswith(f"**{NO_DIFFERENCE}**")
+    robustness = render("robustness", results)
+    assert "| 16 templates, fixed order | 3 |" in robustness
+    assert render("verdict.fixed_order_never_learns", results).startswith("**not reproduced**")

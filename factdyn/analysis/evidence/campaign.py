@@ -39,8 +39,16 @@ CAMPAIGN: tuple[Planned, ...] = (
             "500 new without replay"),
     Planned("toy", "§6", 7, "pre-training, then 32 / 128 / 512 new pairs, and 128 with replay 1/2, 1/8, "
             "1/32"),
-    Planned("robustness", "§7", 7, "1, 2, 4, 8, 16 templates, 16 in fixed order, Hawk (20 templates: the "
-            "quickstart)"),
+    Planned("robustness", "§7", 6, "1, 2, 4, 8, 16 templates, Hawk (20 templates: the quickstart; 16 in "
+            "fixed order: `results/fixed_order`)"),
+    Planned("substrate", "§9 (a)", 3, "word + rotary, subword + learned, subword + rotary, with attention "
+            "statistics (word + learned: the quickstart)"),
+    Planned("fixed_order", "§7, §9 (b)", 2, "16 templates in a fixed order, learned and rotary positions, "
+            "each checkpoint also measured on shuffled biographies"),
+    Planned("plateau_vs_n_constant", "§9 (c)", 5, "N = 1k, 2k, 4k, 8k, 16k, constant learning rate after "
+            "the warm-up"),
+    Planned("finetuning_drop", "§9 (e)", 6, "125 new people, replay 0 and 1/4, AdamW moments kept or "
+            "fresh, lr 2e-4 or 2e-5 (fresh at 2e-4: `results/finetuning`)"),
 )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from factdyn.analysis.evidence import (
     distributions,
     finetuning,
     finetuning_drop,
+    fixed_order,
     knowledge_panel,
     plateau_vs_n,
     quickstart,
@@ -42,6 +43,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "substrate_attention": substrate.attention_table,
     "substrate_dynamics": substrate.dynamics_table,
     "finetuning_drop": finetuning_drop.table,
+    "fixed_order": fixed_order.table,
 }
 
 

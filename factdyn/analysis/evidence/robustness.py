@@ -1,6 +1,8 @@
 """Generated block of REPRODUCTION §7 (paper Fig. A, C): training templates per individual, a fixed sentence
 order and the Hawk mixer, on the quickstart's budget (``results/robustness``), against the quickstart
-itself (20 templates, shuffled, attention: ``results/quickstart``)."""
+itself (20 templates, shuffled, attention: ``results/quickstart``). The fixed-order row (16 templates,
+learned positions) comes from §9's fixed-order experiment (``results/fixed_order``), which measures the
+same runs on shuffled biographies too."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from factdyn.analysis.report.run_info import RunInfo
 
 NAME = "robustness"
 REFERENCE_SOURCE = "quickstart"
+FIXED_ORDER_SOURCE = "fixed_order"
 HOW = "Run `bash scripts/campaign_cpu.sh robustness`, then `factdyn evidence`."
 DEFAULT_TEMPLATES = 20
 """``data.n_templates_train`` of a run whose config does not set it (the DataModule's default)."""
@@ -58,6 +61,11 @@ def settings(results: Path) -> dict[tuple[int, bool, str], list[RunInfo]]:
     for info in Experiment(results, REFERENCE_SOURCE).runs():
         out.setdefault(REFERENCE, []).append(info)
     for info in Experiment(results, NAME).runs():
+        out.setdefault(_shape(info), []).append(info)
+    learned = Experiment(results, FIXED_ORDER_SOURCE).runs(
+        lambda i: (i.config.get("model.config.positions") or "learned") == "learned"
+    )
+    for info in learned:
         out.setdefault(_shape(info), []).append(info)
     return dict(sorted(out.items(), key=lambda item: (item[0][2] != "attention", not item[0][1], item[0][0])))
 

@@ -12,6 +12,7 @@ from factdyn.analysis.evidence import (
     distributions,
     finetuning,
     finetuning_drop,
+    fixed_order,
     knowledge_panel,
     plateau_vs_n,
     quickstart,
@@ -83,6 +84,11 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     *(("9", finetuning_drop.question_key(kept, lr), f"With {'kept' if kept else 'fresh'} AdamW moments and "
        f"lr {lr:g}, is the old accuracy at step 100 with replay 1/4 still below the pre-trained model's?")
       for kept, lr in finetuning_drop.FINE_TUNING[1:]),
+    *(("9", fixed_order.learns_key(p), f"Trained in a fixed sentence order with {p} positions, does the "
+       f"model leave the plateau (final fixed-order held-out loss below {fixed_order.LEFT_PLATEAU} × the "
+       "baseline)?") for p in fixed_order.POSITIONS),
+    *(("9", fixed_order.shuffled_key(p), f"With {p} positions, is that model's final held-out loss on "
+       "shuffled biographies higher than on fixed-order ones?") for p in fixed_order.POSITIONS),
 )  # fmt: skip
 """Questions beyond the paper (§8: issue 20; §9: issue 16's substrate), answered under the same rule:
 (section, verdict key, question)."""
@@ -98,6 +104,7 @@ VERDICT_SOURCES: tuple[Callable[[Path], dict[str, Verdict]], ...] = (
     knowledge_panel.verdicts,
     substrate.verdicts,
     finetuning_drop.verdicts,
+    fixed_order.verdicts,
 )
 
 
