@@ -251,19 +251,26 @@ def test_panel_answers_compare_fifty_percent_points_by_seed(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("exponent", "outcome"), [(0.8, "reproduced"), (1.1, "not reproduced")])
+@pytest.mark.parametrize("experiment", ["plateau_vs_n", "plateau_vs_n_constant"])
 def test_plateau_vs_n_fits_the_archived_seeds_and_judges_the_exponent(
-    tmp_path: Path, exponent: float, outcome: str
+    tmp_path: Path, exponent: float, outcome: str, experiment: str
 ) -> None:
     for seed in range(3):
         for n in (1000, 2000, 4000, 8000):
             end = int(round(0.5 * n**exponent * (1 + 0.02 * (seed - 1)) / 10) * 10)  # ±2 % between seeds
-            pretraining_run(tmp_path / "logs" / f"s{seed}", f"n{n}", n, seed, end)
-        archive([tmp_path / "logs" / f"s{seed}"], tmp_path / "results" / "plateau_vs_n" / f"seed_{seed}")
+            run_dir = pretraining_run(tmp_path / "logs" / f"s{seed}", f"n{n}", n, seed, end)
+            if n == 2000:  # a knowledge panel at one N only: its 50 % point, the others without
+                write_panel(run_dir, (10 + seed, 10 + seed))
+        archive([tmp_path / "logs" / f"s{seed}"], tmp_path / "results" / experiment / f"seed_{seed}")
     results = tmp_path / "results"
-    table = render("plateau_vs_n", results)
+    table = render(experiment, results)
     assert "| 1,000 | 3 |" in table and "(extrapolated)" in table  # below the paper's N range
     assert f"· N^{exponent:.2f} steps of batch 32" in table and "bootstrap interval" in table
-    assert render("verdict.plateau_vs_n", results).startswith(f"**{outcome}**")
+    rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
+    assert rows["| 2,000"].endswith("| 10.5 ± 1 (9.5, 10.5, 11.5) |") and rows["| 4,000"].endswith("| – |")
+    assert render(f"verdict.{experiment}", results).startswith(f"**{outcome}**")
+    other = {"plateau_vs_n": "plateau_vs_n_constant", "plateau_vs_n_constant": "plateau_vs_n"}[experiment]
+    assert render(f"verdict.{other}", results) == "not measured on the current config yet"
 
 
 def test_robustness_rows_and_verdicts_on_hand_made_runs(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "quickstart_phases": quickstart.phases_table,
     "quickstart_curve": quickstart.curve_table,
     "plateau_vs_n": plateau_vs_n.table,
+    "plateau_vs_n_constant": lambda results: plateau_vs_n.table(results, plateau_vs_n.CONSTANT),
     "hallucinations": quickstart.hallucination_table,
     "attention_statistics": attention.statistics_table,
     "patching": attention.patching_table,

@@ -84,6 +84,8 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     *(("9", finetuning_drop.question_key(kept, lr), f"With {'kept' if kept else 'fresh'} AdamW moments and "
        f"lr {lr:g}, is the old accuracy at step 100 with replay 1/4 still below the pre-trained model's?")
       for kept, lr in finetuning_drop.FINE_TUNING[1:]),
+    ("9", plateau_vs_n.CONSTANT, "With a learning rate that stays at its peak after the warm-up, does the "
+     "plateau end grow as the paper's N^0.81 (its exponent's interval holds 0.81)?"),
     *(("9", fixed_order.learns_key(p), f"Trained in a fixed sentence order with {p} positions, does the "
        f"model leave the plateau (final fixed-order held-out loss below {fixed_order.LEFT_PLATEAU} × the "
        "baseline)?") for p in fixed_order.POSITIONS),
