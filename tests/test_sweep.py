@@ -240,8 +240,19 @@ def test_shipped_sweep_files_expand_and_every_run_instantiates(
         assert run.subcommand == ("fit",)
         cli = cli_main(run.cli_args(), run=False)
         for key, value in run.params.items():
-            assert holds(cli.config[key], value), key
+            assert holds(configured(cli.config, key), value), key
         assert Path(cli.trainer.log_dir) == run.run_dir
+
+
+CALLBACK_ARGS = "trainer.callbacks.init_args."
+"""A flag that sets an argument of the last callback of ``trainer.callbacks`` (jsonargparse's list rule)."""
+
+
+def configured(config, key: str):
+    """The parsed value a sweep key sets: ``config[key]``, or the last callback's init argument."""
+    if key.startswith(CALLBACK_ARGS):
+        return config["trainer.callbacks"][-1].init_args[key.removeprefix(CALLBACK_ARGS)]
+    return config[key]
 
 
 def sweep_process(sweep_file: Path, *extra: str) -> subprocess.Popen:
