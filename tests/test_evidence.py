@@ -259,16 +259,23 @@ def test_plateau_vs_n_fits_the_archived_seeds_and_judges_the_exponent(
         for n in (1000, 2000, 4000, 8000):
             end = int(round(0.5 * n**exponent * (1 + 0.02 * (seed - 1)) / 10) * 10)  # ±2 % between seeds
             run_dir = pretraining_run(tmp_path / "logs" / f"s{seed}", f"n{n}", n, seed, end)
-            if n == 2000:  # a knowledge panel at one N only: its 50 % point, the others without
-                write_panel(run_dir, (10 + seed, 10 + seed))
+            if n in (1000, 8000):  # knowledge panels at two N: known later at the larger
+                offset = 10 if n == 1000 else 15
+                write_panel(run_dir, (offset + seed, offset + seed))
         archive([tmp_path / "logs" / f"s{seed}"], tmp_path / "results" / experiment / f"seed_{seed}")
     results = tmp_path / "results"
     table = render(experiment, results)
     assert "| 1,000 | 3 |" in table and "(extrapolated)" in table  # below the paper's N range
     assert f"· N^{exponent:.2f} steps of batch 32" in table and "bootstrap interval" in table
     rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
-    assert rows["| 2,000"].endswith("| 10.5 ± 1 (9.5, 10.5, 11.5) |") and rows["| 4,000"].endswith("| – |")
+    assert rows["| 1,000"].endswith("| 10.5 ± 1 (9.5, 10.5, 11.5) |") and rows["| 4,000"].endswith("| – |")
     assert render(f"verdict.{experiment}", results).startswith(f"**{outcome}**")
+    across = render("verdict.panel_across_n", results)  # a question of the constant-lr sweep only
+    assert (
+        across.startswith("**more** (3/3 seeds more")
+        if experiment == "plateau_vs_n_constant"
+        else (across == "not measured on the current config yet")
+    )
     other = {"plateau_vs_n": "plateau_vs_n_constant", "plateau_vs_n_constant": "plateau_vs_n"}[experiment]
     assert render(f"verdict.{other}", results) == "not measured on the current config yet"
 

@@ -22,7 +22,14 @@ from factdyn.analysis.evidence.archive_view import (
     stat_text,
 )
 from factdyn.analysis.evidence.knowledge_panel import half_known
-from factdyn.analysis.evidence.verdicts import MIN_SEEDS, NOT_REPRODUCED, REPRODUCED, TOO_FEW, Verdict
+from factdyn.analysis.evidence.verdicts import (
+    MIN_SEEDS,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    TOO_FEW,
+    Verdict,
+    answer,
+)
 from factdyn.analysis.fits import PAPER_PLATEAU_FIT, PAPER_PLATEAU_N_RANGE, paper_plateau_exposures
 from factdyn.analysis.report.plateau_fit import PlateauFit, plateau_fit
 from factdyn.analysis.report.run_info import RunInfo
@@ -100,7 +107,28 @@ def verdicts(results: Path) -> dict[str, Verdict]:
         found = fit(results, name)
         if found is not None:
             out[name] = _exponent_verdict(found)
+    across = panel_across_n(results)
+    if across is not None:
+        out[PANEL_ACROSS_N] = across
     return out
+
+
+PANEL_ACROSS_N = "panel_across_n"
+"""§8 (a)'s verdict key: is an individual known after more, or fewer, of its own exposures at the largest N
+than at the smallest (the constant-lr sweep, where N does not change the learning rate at the plateau)?"""
+
+
+def panel_across_n(results: Path) -> Verdict | None:
+    """The 50 % point of the largest N against the smallest N's, per seed, in ``plateau_vs_n_constant``;
+    ``None`` without panels at two values of N."""
+    by_n: dict[int, list[RunInfo]] = {}
+    for info in Experiment(results, CONSTANT).runs():
+        if info.n is not None and half_known()(info) is not None:
+            by_n.setdefault(info.n, []).append(info)
+    if len(by_n) < 2:
+        return None
+    low, high = min(by_n), max(by_n)
+    return answer(per_seed(by_n[high], half_known()), per_seed(by_n[low], half_known()), "fewer", "more")
 
 
 def _exponent_verdict(found: PlateauFit) -> Verdict:

@@ -73,6 +73,8 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
 """(REPRODUCTION section, verdict key, the claim): the summary's rows, in order."""
 
 QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("8", plateau_vs_n.PANEL_ACROSS_N, "At the largest N of the constant-lr N sweep (§9 c), are individuals "
+     "known at fewer or more of their own exposures than at the smallest (50 % points)?"),
     ("8", "panel_head_zipf04", "Are the head individuals of Zipf α 0.4 known at fewer exposures than uniform "
      "ones (50 % point of bucket 0 against uniform's whole panel)?"),
     ("8", "panel_head_zipf08", "The same for Zipf α 0.8"),
