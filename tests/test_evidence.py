@@ -203,6 +203,11 @@ def test_distribution_table_and_verdicts_pair_each_sampler_with_uniform_by_seed(
     # Zipf α 0.6's curves: the whole at 200/230/210, bucket 0 at 150/180/160, bucket 1 (middle and tail)
     # at 250/280/260.
     assert "| Zipf α 0.6 | 2 | 213 ± 15 (200, 230, 210) | 163 ± 15 (150, 180, 160) | 263 ± 15" in buckets
+    # Issue 16 (d): the head (163 on average) against uniform's whole population (320).
+    assert render("verdict.zipf_head_leaves_early_0.6", results).startswith(
+        "**reproduced** (3/3 seeds in the predicted direction; mean difference -157"
+    )
+    assert render("verdict.zipf_head_leaves_early_0.4", results) == "not measured on the current config yet"
 
 
 def write_panel(run_dir: Path, thresholds: tuple[int, int], buckets=(0, 0), roles=("train", "train")) -> None:

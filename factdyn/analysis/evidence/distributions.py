@@ -196,4 +196,17 @@ def verdicts(results: Path) -> dict[str, Verdict]:
     if warmup:
         out["warmup_shortens_plateau"] = compare(measure(rows, warmup, plateau_end), uniform_end, "lower")
         out["warmup_lowers_final_loss"] = compare(measure(rows, warmup, loss), uniform_loss, "lower")
+    head = bucket_plateau_end("head")
+    for alpha in HEAD_ALPHAS:
+        if zipf(alpha) in rows:
+            out[head_key(alpha)] = compare(measure(rows, zipf(alpha), head), uniform_end, "lower")
     return out
+
+
+HEAD_ALPHAS = (0.4, 0.6, 0.8)
+"""The Zipf exponents of issue 16 (d)'s question: does the head bucket leave its plateau before uniform's?"""
+
+
+def head_key(alpha: float) -> str:
+    """The verdict key of "under Zipf ``alpha``, does the head bucket leave its plateau before uniform?"."""
+    return f"zipf_head_leaves_early_{alpha:g}"

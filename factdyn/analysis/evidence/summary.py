@@ -81,6 +81,8 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("8", "panel_head_warmup", "The same for the warm-up subset"),
     ("8", "panel_new_after_pretraining", "Do new individuals after pre-training need fewer exposures than "
      "the first ones (fine-tuning without replay against the quickstart)?"),
+    *(("9", distributions.head_key(a), f"Under Zipf α {a:g}, does the most frequent bucket (the top decile) "
+       "leave its plateau before uniform's whole population?") for a in distributions.HEAD_ALPHAS),
     *(("9", substrate.question_key(s), "Does name→name attention in layer 0 end above its first evaluation "
        f"with the {s[0]} tokenizer and {s[1]} positions (name grouping)?") for s in substrate.SETTINGS[1:]),
     *(("9", finetuning_drop.question_key(kept, lr), f"With {'kept' if kept else 'fresh'} AdamW moments and "
