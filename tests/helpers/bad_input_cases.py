@@ -191,7 +191,8 @@ cli | unknown model key | --model.heads 3 | model.heads ; Allowed keys under mod
 cli | unknown subcommand | factdyn: fitt --config '{tiny}' | fitt ; fit
 cli | no subcommand | factdyn:  | subcommand
 cli | option without a value | --data.n_individuals | data.n_individuals
-cli | validate with a bad value | factdyn: validate --config '{tiny}' --data.batch_size 0 | data.batch_size ; >= 1
+cli | validate with a bad value | factdyn: validate --trainer.logger.init_args.save_dir '{logs}' --ckpt_path '{same}' --data.batch_size 0 | data.batch_size ; >= 1
+cli | validate without a checkpoint | factdyn: validate --config '{tiny}' --trainer.logger.init_args.save_dir '{logs}' | ckpt_path ; a checkpoint file to evaluate
 cli | validate from a missing checkpoint | factdyn: validate --config '{tiny}' --trainer.logger.init_args.save_dir '{logs}' --ckpt_path missing.ckpt | missing.ckpt
 cli | validate with another population than its checkpoint | factdyn: validate --trainer.logger.init_args.save_dir '{logs}' --ckpt_path '{same}' --data.n_individuals 128 | data.n_individuals ; 64 as in the checkpoint being evaluated ; got 128
 cli | test with another seed than its checkpoint | factdyn: test --trainer.logger.init_args.save_dir '{logs}' --ckpt_path '{same}' --seed_everything 7 | data.seed (linked from seed_everything) ; 0 as in the checkpoint ; got 7
