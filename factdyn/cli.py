@@ -224,13 +224,18 @@ class FactdynCLI(CheckedCLI):
 
     ``validate`` / ``test --ckpt_path <file>`` evaluate on the checkpoint's population: its saved data
     settings are the defaults, and a config or flag contradicting them is one line naming every such field
-    (:mod:`factdyn.training.evaluation_source`).
+    (:mod:`factdyn.training.evaluation_source`). They need a checkpoint, run without a logger, and record
+    their metrics in the checkpoint's run, ``<run>/eval/``, at its step
+    (:mod:`factdyn.training.evaluation_record`).
 
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv), ``bucket_metrics``
     (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform) and ``panel`` (the knowledge
     panel, panel.csv.gz, when ``panel.size > 0``).
     """
+
+    evaluation: Evaluation | None = None
+    """The ``validate`` / ``test`` being run and where its results go (set while parsing ``ckpt_path``)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for source, target in LINKED_FROM_DATA.items():
@@ -266,7 +271,7 @@ class FactdynCLI(CheckedCLI):
     def _parse_ckpt_path(self) -> None:
         checkpoint = verify_ckpt_path(self.config)
         subcommand = self.config.get("subcommand")
-        self.evaluation: Evaluation | None = None
+        self.evaluation = None
         if subcommand in EVALUATING:
             path = self.config[subcommand].get("ckpt_path")
             require(
