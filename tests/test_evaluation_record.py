@@ -169,3 +169,22 @@ def test_record_names_and_non_finite_metrics(tmp_path: Path) -> None:
     folder = record_evaluation(tmp_path, record)
     assert read_scalars(folder) == {"y": [(3, 1.0)]}
     assert read_evaluations(tmp_path) == [record]
+
+
+def test_tensorboard_shows_each_evaluation_as_a_run_beside_the_training(run_dir: Path) -> None:
+    """``tensorboard --logdir <run>``: the training run and ``eval/<name>`` under the same tags, the
+    evaluation's points at its checkpoints' steps (a real server on 127.0.0.1)."""
+    from urllib.parse import quote
+
+    from tests.helpers.tensorboard_server import tensorboard_server
+
+    for checkpoint in (step_filename(4), "last.ckpt"):
+        evaluate("validate", run_dir / "checkpoints" / checkpoint, "--data.shuffle_sentences", "true")
+    name = "eval/validate-shuffle_sentences=true"
+    with tensorboard_server(run_dir) as tb:
+        tags = tb.get("/data/plugin/scalars/tags")
+        assert "val/attr_loss" in tags["."] and "val/attr_loss" in tags[name]
+        points = tb.get(f"/data/plugin/scalars/scalars?tag=val/attr_loss&run={quote(name)}")
+    assert [step for _, step, _ in points] == [4, 8]
+    recorded = [r["metrics"]["val/attr_loss"] for r in read_evaluations(run_dir)]
+    assert [value for _, _, value in points] == pytest.approx(recorded)
