@@ -23,7 +23,6 @@ A user error (a bad value, a name that matches nothing, a missing or unreadable 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -174,7 +173,48 @@ class ProgramsHelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFor
 
 class CheckedCLI(LightningCLI):
     """A LightningCLI that runs :func:`~factdyn.preflight.preflight` for its subcommand before it builds the
-    Trainer (not with ``run=False``: nothing runs then, and the callbacks check at ``setup``)."""
+    Trainer (not with ``run=False``: nothing runs then, and the callbacks check at ``setup``), and whose
+    ``validate`` / ``test`` need a checkpoint, run without a logger and record their metrics in the
+    checkpoint's run, ``<run>/eval/``, at its step (:mod:`factdyn.training.evaluation_record`)."""
+
+    evaluation: Evaluation | None = None
+    """The ``validate`` / ``test`` being run and where its results go (set while parsing ``ckpt_path``)."""
+
+    def _plan_evaluation(self, checkpoint: dict[str, Any] | None, settings: dict[str, Any]) -> None:
+        """For ``validate`` / ``test``: refuse a missing checkpoint, then plan where the results go."""
+        subcommand = self.config.get("subcommand")
+        path = self.config[subcommand].get("ckpt_path")
+        require(
+            checkpoint is not None,
+            "ckpt_path",
+            f"a checkpoint file to evaluate (factdyn {subcommand} measures a trained run's checkpoint and "
+            "records the result in that run's eval/ folder)",
+            path,
+        )
+        self.evaluation = Evaluation(subcommand, Path(path), int(checkpoint.get("global_step", 0)), settings)
+        require_writable(self.evaluation.home / EVAL_DIR, "ckpt_path (its run's eval/ folder)")
+
+    def before_instantiate_classes(self) -> None:
+        if self.evaluation is not None:
+            # Into the run it measures (record_evaluation), not a run version of its own: no logger, and
+            # whatever the callbacks write as files goes to the evaluation's folder.
+            trainer = self.config[self.subcommand]["trainer"]
+            trainer["logger"] = False
+            trainer["default_root_dir"] = str(self.evaluation.folder)
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        if self.evaluation is None:
+            super()._run_subcommand(subcommand)
+            return
+        with evaluation_quiet():
+            super()._run_subcommand(subcommand)
+        if self.trainer.is_global_zero:
+            record = self.evaluation.record(evaluated_metrics(self.trainer.callback_metrics))
+            folder = record_evaluation(self.evaluation.home, record)
+            rank_zero_info(
+                f"factdyn: {self.evaluation.name} of step {self.evaluation.step} recorded in "
+                f"{evaluations_path(self.evaluation.home)} (TensorBoard: {folder})"
+            )
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
@@ -224,18 +264,13 @@ class FactdynCLI(CheckedCLI):
 
     ``validate`` / ``test --ckpt_path <file>`` evaluate on the checkpoint's population: its saved data
     settings are the defaults, and a config or flag contradicting them is one line naming every such field
-    (:mod:`factdyn.training.evaluation_source`). They need a checkpoint, run without a logger, and record
-    their metrics in the checkpoint's run, ``<run>/eval/``, at its step
-    (:mod:`factdyn.training.evaluation_record`).
+    (:mod:`factdyn.training.evaluation_source`); their results go into ``<run>/eval/`` (:class:`CheckedCLI`).
 
     Always on: ``summary`` (summary.json), ``checkpoints`` (scheduled checkpoints), ``last_checkpoint``,
     ``exposures`` (per-individual exposure counts, sampler.json, exposures.csv), ``bucket_metrics``
     (``val/*/bucket_<k>`` for non-uniform samplers; nothing for uniform) and ``panel`` (the knowledge
     panel, panel.csv.gz, when ``panel.size > 0``).
     """
-
-    evaluation: Evaluation | None = None
-    """The ``validate`` / ``test`` being run and where its results go (set while parsing ``ckpt_path``)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for source, target in LINKED_FROM_DATA.items():
@@ -273,23 +308,10 @@ class FactdynCLI(CheckedCLI):
         subcommand = self.config.get("subcommand")
         self.evaluation = None
         if subcommand in EVALUATING:
-            path = self.config[subcommand].get("ckpt_path")
-            require(
-                checkpoint is not None,
-                "ckpt_path",
-                f"a checkpoint file to evaluate (factdyn {subcommand} measures a trained run's checkpoint "
-                "and records the result in that run's eval/ folder)",
-                path,
-            )
-            self._evaluate_on_checkpoint_population(subcommand, checkpoint)
-            data = self.config[subcommand]["data"]
-            self.evaluation = Evaluation(
-                subcommand,
-                Path(path),
-                int(checkpoint.get("global_step", 0)),
-                evaluation_settings(subcommand, checkpoint, data),
-            )
-            require_writable(self.evaluation.home / EVAL_DIR, "ckpt_path (its run's eval/ folder)")
+            if checkpoint is not None:
+                self._evaluate_on_checkpoint_population(subcommand, checkpoint)
+            settings = evaluation_settings(subcommand, checkpoint or {}, self.config[subcommand]["data"])
+            self._plan_evaluation(checkpoint, settings)
         # Not for fit: Lightning would parse the checkpoint's hyperparameters over the given model flags and
         # so drop a contradicting one silently; refuse_contradicting_flags compares them instead.
         if subcommand != "fit":
@@ -318,12 +340,7 @@ class FactdynCLI(CheckedCLI):
         self.claimed_dir: Path | None = None
         self.numbered_logger: TensorBoardLogger | CSVLogger | None = None
         self.unlogged_root: Path | None = None
-        if self.evaluation is not None:
-            # Into the run it measures (record_evaluation), not a run version of its own: no logger, and
-            # whatever the callbacks write as files goes to the evaluation's folder.
-            trainer = self.config[self.subcommand]["trainer"]
-            trainer["logger"] = False
-            trainer["default_root_dir"] = str(self.evaluation.folder)
+        super().before_instantiate_classes()
         if self.subcommand != "fit":
             return
         config = self.config["fit"]
@@ -397,15 +414,7 @@ class FactdynCLI(CheckedCLI):
         existed = log_dir is not None and Path(log_dir).exists() and self.claimed_dir is None
         events = event_files(log_dir) if log_dir is not None and self.continues_run else set()
         try:
-            with evaluation_quiet() if self.evaluation is not None else contextlib.nullcontext():
-                super()._run_subcommand(subcommand)
-            if self.evaluation is not None and self.trainer.is_global_zero:
-                record = self.evaluation.record(evaluated_metrics(self.trainer.callback_metrics))
-                folder = record_evaluation(self.evaluation.home, record)
-                rank_zero_info(
-                    f"factdyn: {self.evaluation.name} of step {self.evaluation.step} recorded in "
-                    f"{evaluations_path(self.evaluation.home)} (TensorBoard: {folder})"
-                )
+            super()._run_subcommand(subcommand)
         except BaseException:
             if log_dir is not None and not existed and subcommand == "fit":
                 remove_failed_run(log_dir)
@@ -510,7 +519,10 @@ class ToyCLI(CheckedCLI):
         parser.set_defaults({"last_checkpoint.save_last": True, "last_checkpoint.save_top_k": 0})
 
     def _parse_ckpt_path(self) -> None:
-        verify_ckpt_path(self.config)
+        checkpoint = verify_ckpt_path(self.config)
+        self.evaluation = None
+        if self.config.get("subcommand") in EVALUATING:
+            self._plan_evaluation(checkpoint, {})
         super()._parse_ckpt_path()
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:

@@ -75,6 +75,7 @@ def test_toy_configs_instantiate(path: Path, tmp_path: Path) -> None:
 
 def test_tiny_pretrain_then_finetune_through_factdyn_toy_fit(tmp_path: Path) -> None:
     from factdyn.analysis.runs import read_scalars
+    from factdyn.run_layout import read_evaluations
 
     logs = tmp_path / "logs"
     common = ["--trainer.logger.init_args.save_dir", str(logs), "--data.n_pretrain", "256"]
@@ -99,6 +100,23 @@ def test_tiny_pretrain_then_finetune_through_factdyn_toy_fit(tmp_path: Path) -> 
     assert ft["toy/new_loss"][-1][1] < ft["toy/new_loss"][0][1]
     summary = json.loads((logs / "toy" / "ft" / "summary.json").read_text())
     assert summary["steps"] == 60 and "toy/old_acc" in summary["final"]
+
+    # factdyn toy validate records into the pre-training run at its step, as factdyn validate does.
+    main(
+        [
+            "toy",
+            "validate",
+            "--config",
+            str(CONFIGS / "toy" / "pretrain.yaml"),
+            *common,
+            "--ckpt_path",
+            str(ckpt),
+        ]
+    )
+    (record,) = read_evaluations(pre_dir)
+    assert record["evaluation"] == "validate" and record["step"] == 300
+    assert record["metrics"]["toy/old_acc"] == pytest.approx(pre["toy/old_acc"][-1][1])
+    assert sorted(p.name for p in (logs / "toy").iterdir()) == ["ft", "pretrain"]  # no new run version
 
 
 def test_missing_init_checkpoint_is_reported(tmp_path: Path, capsys) -> None:
