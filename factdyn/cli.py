@@ -60,7 +60,7 @@ from factdyn.errors import reported_user_errors
 from factdyn.library_noise import evaluation_quiet, silence_library_noise
 from factdyn.preflight import as_configured, preflight
 from factdyn.process import keep_freed_memory
-from factdyn.run_layout import EVAL_DIR, evaluations_path
+from factdyn.run_layout import EVAL_DIR, evaluations_path, run_checkpoint
 from factdyn.shipped_configs import resolve_config_args
 from factdyn.toy import ToyMemory, ToyMemoryData
 from factdyn.training.checkpoint_io import load_lightning_checkpoint
@@ -184,6 +184,9 @@ class CheckedCLI(LightningCLI):
         """For ``validate`` / ``test``: refuse a missing checkpoint, then plan where the results go."""
         subcommand = self.config.get("subcommand")
         path = self.config[subcommand].get("ckpt_path")
+        if path and Path(path).is_dir() and run_checkpoint(path) is not None:
+            # A run directory (resolved by verify_ckpt_path; a second parse may have restored the flag).
+            path = self.config[subcommand]["ckpt_path"] = str(run_checkpoint(path))
         require(
             checkpoint is not None,
             "ckpt_path",
@@ -429,9 +432,14 @@ class FactdynCLI(CheckedCLI):
 def verify_ckpt_path(config: Any) -> dict[str, Any] | None:
     """Before LightningCLI's own ``torch.load`` of ``--ckpt_path`` (it reads the file's hyperparameters): a
     one-line error naming an empty, truncated, corrupt, unsafe or foreign file. Returns the loaded
-    checkpoint (``None`` when ``--ckpt_path`` names no file)."""
+    checkpoint (``None`` when ``--ckpt_path`` names no file). For ``validate`` / ``test`` a run directory
+    stands for its checkpoint (:func:`~factdyn.run_layout.run_checkpoint`), as for ``factdyn ask``."""
     subcommand = config.get("subcommand")
     path = config[subcommand].get("ckpt_path") if subcommand else None
+    if subcommand in EVALUATING and path and Path(path).is_dir():
+        found = run_checkpoint(path)
+        if found is not None:
+            config[subcommand]["ckpt_path"] = path = str(found)
     if path and Path(path).is_file():
         return load_lightning_checkpoint(path)
     return None

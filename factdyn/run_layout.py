@@ -106,6 +106,16 @@ def last_checkpoint(run_dir: str | Path) -> Path:
     return checkpoint_dir(run_dir) / LAST_CHECKPOINT
 
 
+def run_checkpoint(run_dir: str | Path) -> Path | None:
+    """The checkpoint a run directory stands for: its ``checkpoints/last.ckpt``, else its newest scheduled
+    checkpoint; ``None`` when it holds neither."""
+    last = last_checkpoint(run_dir)
+    if last.is_file():
+        return last
+    scheduled = [p for p in checkpoint_dir(run_dir).glob(CHECKPOINT_GLOB) if checkpoint_step(p) is not None]
+    return max(scheduled, key=lambda p: checkpoint_step(p) or 0) if scheduled else None
+
+
 def eval_dir(run_dir: str | Path) -> Path:
     """Where evaluations of a run's checkpoints go (``factdyn validate`` / ``test`` / ``predict``)."""
     return Path(run_dir) / EVAL_DIR

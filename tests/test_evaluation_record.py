@@ -188,3 +188,9 @@ def test_tensorboard_shows_each_evaluation_as_a_run_beside_the_training(run_dir:
     assert [step for _, step, _ in points] == [4, 8]
     recorded = [r["metrics"]["val/attr_loss"] for r in read_evaluations(run_dir)]
     assert [value for _, _, value in points] == pytest.approx(recorded)
+
+
+def test_a_run_directory_stands_for_its_last_checkpoint(run_dir: Path) -> None:
+    evaluate("validate", run_dir)
+    (record,) = read_evaluations(run_dir)
+    assert record["checkpoint"] == "checkpoints/last.ckpt" and record["step"] == 8

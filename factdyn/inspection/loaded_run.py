@@ -44,14 +44,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
     path = Path(path)
     if path.is_file():
         return path
-    if path.is_dir():
-        last = run_layout.last_checkpoint(path)
-        if last.is_file():
-            return last
-        steps = [p for p in run_layout.checkpoint_dir(path).glob(run_layout.CHECKPOINT_GLOB)]
-        scheduled = [p for p in steps if run_layout.checkpoint_step(p) is not None]
-        if scheduled:
-            return max(scheduled, key=lambda p: run_layout.checkpoint_step(p) or 0)
+    found = run_layout.run_checkpoint(path) if path.is_dir() else None
+    if found is not None:
+        return found
     raise UserError(
         f"{path}: a checkpoint file, or a run directory holding {run_layout.CHECKPOINT_DIR}/"
         f"{run_layout.LAST_CHECKPOINT} or step=*.ckpt, is needed"
