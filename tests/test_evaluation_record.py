@@ -194,3 +194,16 @@ def test_a_run_directory_stands_for_its_last_checkpoint(run_dir: Path) -> None:
     evaluate("validate", run_dir)
     (record,) = read_evaluations(run_dir)
     assert record["checkpoint"] == "checkpoints/last.ckpt" and record["step"] == 8
+
+
+def test_concurrent_records_of_one_run_are_all_kept(tmp_path: Path) -> None:
+    """Two evaluations of one run finishing together (parallel campaign jobs) both keep their lines."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def record(step: int) -> None:
+        record_evaluation(tmp_path, {"evaluation": "validate", "step": step, "metrics": {"x": float(step)}})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(record, range(24)))
+    assert [r["step"] for r in read_evaluations(tmp_path)] == list(range(24))
+    assert [s for s, _ in read_scalars(tmp_path / "eval" / "validate")["x"]] == list(range(24))

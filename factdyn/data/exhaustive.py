@@ -4,8 +4,8 @@
 hundred individuals, a random held-out template per sentence. ``test`` instead measures each individual of
 each evaluation population once per held-out template slot: biography ``k`` of an individual writes every
 attribute with that individual's ``k``-th held-out template, so every (individual, attribute, held-out
-template) is measured exactly once. Batches are assembled on the fly (320,000 biographies at the paper's
-N = 64,000 and 5 held-out templates are not held in memory).
+template) is measured exactly once. Batches are assembled on the fly: N × ``n_templates_eval`` biographies
+at the paper's N are not held in memory.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -76,18 +77,36 @@ class Evaluation:
 
 def record_evaluation(home: str | Path, record: Mapping[str, Any]) -> Path:
     """Add ``record`` to ``<home>/eval/evaluations.jsonl`` (replacing one of the same name and step) and
-    rewrite that evaluation's TensorBoard curve; returns the curve's folder."""
-    key = tuple(record[k] for k in RECORD_KEY)
-    records = [r for r in read_evaluations(home) if tuple(r.get(k) for k in RECORD_KEY) != key]
-    records.append(dict(record))
-    records.sort(key=lambda r: (str(r["evaluation"]), int(r["step"])))
+    rewrite that evaluation's TensorBoard curve; returns the curve's folder. Evaluations of one run that
+    finish at the same moment (a campaign's parallel jobs) take turns, so none loses another's line."""
     path = evaluations_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
-    os.replace(tmp, path)
-    name = str(record["evaluation"])
-    return write_curve(home, name, [r for r in records if r["evaluation"] == name])
+    with _exclusive(path.with_name(path.name + ".lock")):
+        key = tuple(record[k] for k in RECORD_KEY)
+        records = [r for r in read_evaluations(home) if tuple(r.get(k) for k in RECORD_KEY) != key]
+        records.append(dict(record))
+        records.sort(key=lambda r: (str(r["evaluation"]), int(r["step"])))
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), encoding="utf-8")
+        os.replace(tmp, path)
+        name = str(record["evaluation"])
+        return write_curve(home, name, [r for r in records if r["evaluation"] == name])
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``lock_path`` while inside (no lock where ``fcntl`` does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: evaluations of one run must not overlap there
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_curve(home: str | Path, name: str, records: list[Mapping[str, Any]]) -> Path:
