@@ -24,7 +24,8 @@
 #   toy           per seed, the toy memory: pre-training, then 32 / 128 / 512 new pairs, 128 with replay
 #   distributions Zipf α 0.4 / 0.6 / 0.8 / 1.0, celebrities, warm-up (configs/sweeps/campaign_distributions.yaml)
 #   plateau_vs_n  N = 1k ... 16k on one 8,000-step schedule (configs/sweeps/campaign_plateau_vs_n.yaml)
-#   robustness    templates 1 ... 16, fixed order, Hawk (configs/sweeps/campaign_robustness.yaml)
+#   robustness    templates 1 ... 16, Hawk (configs/sweeps/campaign_robustness.yaml; the fixed-order row is
+#                 fixed_order's learned-positions runs)
 #   finetuning_drop  issue 16 (e): 125 new people, replay 0 and 1/4, with AdamW's moments kept
 #                 (model.init_optimizer_state) or fresh, at the fine-tuning lr and at 1/10 of it
 #   plateau_vs_n_constant  issue 16 (c): plateau end vs N with a constant learning rate after the warm-up
