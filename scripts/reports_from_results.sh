@@ -8,10 +8,12 @@ FACTDYN=${FACTDYN:-factdyn}
 experiments=("$@")
 ((${#experiments[@]})) || for d in results/*/; do experiments+=("$(basename "$d")"); done
 # The patching figure compares with the unpatched reference runs, which are the quickstart's; the
-# distributions and robustness figures with the quickstart as their uniform / 20-template reference.
+# distributions and robustness figures with the quickstart as their uniform / 20-template reference, and
+# robustness also with the fixed-order runs (REPRODUCTION §7 reads its fixed-order row from them).
 inputs_for() {
   case $1 in
-    patching | distributions | robustness) echo "results/$1 results/quickstart" ;;
+    patching | distributions) echo "results/$1 results/quickstart" ;;
+    robustness) echo "results/$1 results/quickstart results/fixed_order" ;;
     *) echo "results/$1" ;;
   esac
 }
