@@ -28,6 +28,7 @@ from tests.helpers.report_runs import (
     attention_run,
     drawn_figures,
     finetune_run,
+    phase_curves,
     pretraining_run,
     true_plateau_end,
     write_run,
@@ -231,3 +232,36 @@ def test_report_tables_give_mean_sd_and_per_seed_values(sweep: Path, tmp_path: P
     section = "\n".join(finetuning_section(ft, varying_keys(ft)))
     assert "ft_old/attr_acc at step 0 (pre-trained)" in section and "| 0.98 ± 0 (0.98, 0.98) |" in section
     assert "final ft_old/attr_acc" in "\n".join(seeds_section(ft, []))
+
+
+def test_evaluations_overlay_each_groups_own_curve_and_its_checkpoints(tmp_path: Path, drawn_figures) -> None:
+    """A run's eval/evaluations.jsonl (a fixed-order run measured shuffled) against its own curve; runs
+    without evaluations draw nothing."""
+    from factdyn.analysis.report.figures_evaluations import plot_evaluations
+    from factdyn.training.evaluation_record import record_evaluation
+
+    root = tmp_path / "runs"
+    for seed in (0, 1):
+        for positions in ("learned", "rotary"):
+            config = {"seed_everything": seed, "model": {"config": {"positions": positions}}}
+            run_dir = write_run(root, f"{positions}-seed={seed}", config, phase_curves(100, 200))
+            for step in (0, 100, 200):
+                metrics = {"val/attr_loss": 9.0 - step / 100 + seed, "val/attr_acc": step / 400}
+                record = {"evaluation": "validate-shuffle_sentences=true", "step": step, "metrics": metrics}
+                record_evaluation(run_dir, record)
+    infos = load_runs([root])
+    assert len(infos) == 4
+    keys = varying_keys(infos)
+    assert plot_evaluations(infos, keys, tmp_path / "evaluations.png")
+    loss = drawn_figures["evaluations"].axes[0]
+    dashed = [line for line in loss.get_lines() if line.get_gid() == "validate-shuffle_sentences=true"]
+    assert len(dashed) == 2  # one shuffled curve per group
+    assert sorted(tuple(line.get_xdata()) for line in dashed) == [(0, 100, 200)] * 2
+    assert {tuple(line.get_ydata()) for line in dashed} == {(9.5, 8.5, 7.5)}  # the mean of seeds 0 and 1
+    labels = legend_texts(loss)
+    assert "validate-shuffle_sentences=true" in labels and "the run's own evaluation (solid)" in labels
+    assert any(label.startswith("positions=learned") for label in labels)
+    assert overlapping_tick_labels(drawn_figures["evaluations"]) == []
+    plain = tmp_path / "plain"
+    write_run(plain, "run-seed=0", {"seed_everything": 0}, phase_curves(100, 200))
+    assert not plot_evaluations(load_runs([plain]), [], tmp_path / "none.png")

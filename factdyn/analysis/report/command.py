@@ -12,6 +12,7 @@ from typing import Any
 from factdyn.analysis.fits import PowerLaw
 from factdyn.analysis.report.aggregates import heatmap_tables
 from factdyn.analysis.report.figures_attention import plot_attention, plot_attention_layers, plot_patching
+from factdyn.analysis.report.figures_evaluations import plot_evaluations
 from factdyn.analysis.report.figures_new_individuals import (
     plot_finetuning,
     plot_finetuning_trajectories,
@@ -48,6 +49,7 @@ def figure_drawers(
     order the report lists them."""
     return {
         "curves": lambda p: plot_curves(infos, keys, p),
+        "evaluations": lambda p: plot_evaluations(infos, keys, p),
         "plateau_vs_n": lambda p: plot_plateau_vs_n(fits, p),
         "heatmaps": lambda p: plot_heatmaps(tables, p),
         "hallucinations": lambda p: plot_hallucinations(infos, keys, p),

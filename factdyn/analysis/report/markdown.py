@@ -37,6 +37,9 @@ CAPTIONS = {
     "/ N) with the paper's 0.43·N^0.81 converted to the same unit (× 128 / N), solid over the paper's N "
     "range (4k–256k) and dashed where extrapolated; right: the same in optimizer steps, ours at our batch "
     "size and the paper's at 128. Small dots: seeds; large: their mean.",
+    "evaluations": f"each group's own held-out evaluation during training (solid) against `factdyn "
+    "validate` / `test` of its checkpoints (one line style per evaluation, named in the legend: e.g. "
+    f"shuffled biographies for a fixed-order run), mean over seeds, band: {BAND}.",
     "heatmaps": "mean over seeds per cell.",
     "hallucinations": f"one row per group; seen (solid) vs unseen (dashed) individuals, band: {BAND}; "
     "dotted: the no-knowledge baseline.",

@@ -16,7 +16,7 @@ import yaml
 
 from factdyn.analysis.fits import RunPhases, run_phases
 from factdyn.analysis.runs import Run, find_runs
-from factdyn.run_layout import CONFIG, VERSION_PREFIX
+from factdyn.run_layout import CONFIG, VERSION_PREFIX, read_evaluations
 
 # Config keys that differ between runs without being an experimental factor.
 IGNORED_KEY_PREFIXES = (
@@ -75,6 +75,24 @@ class RunInfo:
     def curve(self, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
         """``(steps, values)`` of a logged scalar, or ``None`` when the run did not log it."""
         points = self.scalars.get(tag)
+        if not points:
+            return None
+        steps, values = zip(*points, strict=True)
+        return np.asarray(steps), np.asarray(values, dtype=float)
+
+    @property
+    def evaluations(self) -> list[dict[str, Any]]:
+        """The run's ``eval/evaluations.jsonl`` records (``factdyn validate`` / ``test`` of its checkpoints;
+        empty when it has none)."""
+        return read_evaluations(self.run.path)
+
+    def evaluation_curve(self, name: str, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(steps, values)`` of ``tag`` in the evaluation called ``name``, by step; ``None`` when absent."""
+        points = sorted(
+            (int(r["step"]), float(r["metrics"][tag]))
+            for r in self.evaluations
+            if r.get("evaluation") == name and r.get("metrics", {}).get(tag) is not None
+        )
         if not points:
             return None
         steps, values = zip(*points, strict=True)

@@ -156,10 +156,15 @@ class SeedGroup:
         """``fn`` of each run (``None``: the run has no such value) over the group's seeds."""
         return seed_stat({run.seed: fn(run) for run in self.runs})
 
-    def curve(self, tag: str) -> SeedCurve | None:
+    def curve(self, tag: str, evaluation: str | None = None) -> SeedCurve | None:
         """Mean and band of ``tag`` over the seeds that logged it, on the steps they all have; ``None`` when
-        no seed logged it or they share no step."""
-        curves = [c for c in (run.curve(tag) for run in self.runs) if c is not None]
+        no seed logged it or they share no step. With ``evaluation``, the tag of that evaluation of the
+        runs' checkpoints (:meth:`RunInfo.evaluation_curve`) instead of the run's own log."""
+        if evaluation is None:
+            found = (run.curve(tag) for run in self.runs)
+        else:
+            found = (run.evaluation_curve(evaluation, tag) for run in self.runs)
+        curves = [c for c in found if c is not None]
         if not curves:
             return None
         common = sorted(set.intersection(*(set(s.tolist()) for s, _ in curves)))
