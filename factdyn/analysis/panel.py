@@ -85,7 +85,8 @@ def common_edges(tables: Sequence[PanelTable]) -> np.ndarray:
 class PanelSummary:
     """One run's (or one role's) panel in numbers: its size, the evaluations, the exposures at which
     P(known) reaches 50 % (``half_known``) and by which half of its facts were known for good
-    (``median_first_known``), the known fraction at the last evaluation, and the 50 % point per bucket."""
+    (``median_first_known``), the known fraction at the last evaluation, the 50 % point per bucket, and the
+    exposures at which P(known) reaches :data:`EARLY_LEVEL` (``early_known``)."""
 
     individuals: int
     evaluations: int
@@ -93,6 +94,12 @@ class PanelSummary:
     median_first_known: float | None
     final_known: float
     half_known_by_bucket: dict[int, float | None]
+    early_known: float | None = None
+
+
+EARLY_LEVEL = 0.2
+"""The lower point of P(known | exposures) a summary gives: the N sweeps stop once the held-out accuracy
+reaches 0.2 (``phases.stop_on_knowledge``), so their panels reach this level but seldom 50 %."""
 
 
 def summarize(table: PanelTable) -> PanelSummary:
@@ -109,6 +116,7 @@ def summarize(table: PanelTable) -> PanelSummary:
         median_first_known=median_first_known(first_known(table)),
         final_known=float(table.known[last].mean()),
         half_known_by_bucket=by_bucket,
+        early_known=crossing(curve(table), EARLY_LEVEL),
     )
 
 

@@ -71,6 +71,12 @@ def half_known(role: str | None = None) -> Callable[[RunInfo], float | None]:
     return panel_value("half_known", role)
 
 
+def early_known(role: str | None = None) -> Callable[[RunInfo], float | None]:
+    """The run's point of :data:`~factdyn.analysis.panel.EARLY_LEVEL` (20 %; of one ``role``'s rows, when
+    given): what the N sweeps, which stop at 20 % accuracy, all reach."""
+    return panel_value("early_known", role)
+
+
 def _bucket(which: str) -> Callable[[RunInfo], float | None]:
     """The 50 % point of the panel's ``head`` (bucket 0) or ``tail`` (last bucket); ``None`` for one
     bucket."""

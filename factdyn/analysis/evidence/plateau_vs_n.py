@@ -21,7 +21,7 @@ from factdyn.analysis.evidence.archive_view import (
     seeds_line,
     stat_text,
 )
-from factdyn.analysis.evidence.knowledge_panel import half_known
+from factdyn.analysis.evidence.knowledge_panel import early_known, half_known
 from factdyn.analysis.evidence.verdicts import (
     MIN_SEEDS,
     NOT_REPRODUCED,
@@ -31,6 +31,7 @@ from factdyn.analysis.evidence.verdicts import (
     answer,
 )
 from factdyn.analysis.fits import PAPER_PLATEAU_FIT, PAPER_PLATEAU_N_RANGE, paper_plateau_exposures
+from factdyn.analysis.panel import EARLY_LEVEL
 from factdyn.analysis.report.plateau_fit import PlateauFit, plateau_fit
 from factdyn.analysis.report.run_info import RunInfo
 
@@ -70,6 +71,7 @@ def table(results: Path, name: str = NAME) -> str:
                 ends.format(".0f"),
                 exposures.format(".3g") if exposures is not None else "–",
                 f"{paper:.3g}{outside}",
+                stat_text(per_seed(by_n.get(n, []), early_known()), ".3g"),
                 stat_text(per_seed(by_n.get(n, []), half_known()), ".3g"),
             )
         )
@@ -79,7 +81,8 @@ def table(results: Path, name: str = NAME) -> str:
         "plateau end (steps; per seed)",
         "exposures per individual at the plateau end",
         "paper's fit in exposures",
-        "50 % point of the knowledge panel (exposures)",
+        f"{EARLY_LEVEL * 100:.0f} % point of the knowledge panel (exposures)",
+        "50 % point (exposures)",
     ]
     a, b, _ = PAPER_PLATEAU_FIT
     interval = found.exponent_interval
@@ -93,8 +96,10 @@ def table(results: Path, name: str = NAME) -> str:
     note = (
         f"\n\nFit: plateau end = {found.fit.prefactor:.3g} · N^{found.fit.exponent:.2f} steps of batch "
         f"{found.batch_size or 'mixed'} (R² = {found.fit.r2:.3f}; exponent {spread}); the paper: {a} · N^{b} "
-        f"steps of batch 128. Mean ± s.d. over {seeds_line(runs)}. 50 % point: the exposures at which "
-        "P(known | exposures) over the run's knowledge panel reaches one half (§8; – without a panel)."
+        f"steps of batch 128. Mean ± s.d. over {seeds_line(runs)}. {EARLY_LEVEL * 100:.0f} % and 50 % "
+        "points: the exposures at which P(known | exposures) over the run's knowledge panel reaches that "
+        f"level (§8; – when it never does: the runs stop once the held-out accuracy reaches {EARLY_LEVEL:g}, "
+        "and without a panel)."
     )
     return markdown_table(header, body) + note
 
@@ -119,16 +124,17 @@ than at the smallest (the constant-lr sweep, where N does not change the learnin
 
 
 def panel_across_n(results: Path) -> Verdict | None:
-    """The 50 % point of the largest N against the smallest N's, per seed, in ``plateau_vs_n_constant``;
-    ``None`` without panels at two values of N."""
+    """The :data:`~factdyn.analysis.panel.EARLY_LEVEL` point of the largest N against the smallest N's,
+    per seed, in ``plateau_vs_n_constant`` (its runs stop before most panels reach 50 %); ``None`` without
+    panels at two values of N."""
     by_n: dict[int, list[RunInfo]] = {}
     for info in Experiment(results, CONSTANT).runs():
-        if info.n is not None and half_known()(info) is not None:
+        if info.n is not None and early_known()(info) is not None:
             by_n.setdefault(info.n, []).append(info)
     if len(by_n) < 2:
         return None
     low, high = min(by_n), max(by_n)
-    return answer(per_seed(by_n[high], half_known()), per_seed(by_n[low], half_known()), "fewer", "more")
+    return answer(per_seed(by_n[high], early_known()), per_seed(by_n[low], early_known()), "fewer", "more")
 
 
 def _exponent_verdict(found: PlateauFit) -> Verdict:

@@ -74,7 +74,7 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
 
 QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("8", plateau_vs_n.PANEL_ACROSS_N, "At the largest N of the constant-lr N sweep (§9 c), are individuals "
-     "known at fewer or more of their own exposures than at the smallest (50 % points)?"),
+     "known at fewer or more of their own exposures than at the smallest (20 % points)?"),
     ("8", "panel_head_zipf04", "Are the head individuals of Zipf α 0.4 known at fewer exposures than uniform "
      "ones (50 % point of bucket 0 against uniform's whole panel)?"),
     ("8", "panel_head_zipf08", "The same for Zipf α 0.8"),
