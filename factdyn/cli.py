@@ -184,9 +184,6 @@ class CheckedCLI(LightningCLI):
         """For ``validate`` / ``test``: refuse a missing checkpoint, then plan where the results go."""
         subcommand = self.config.get("subcommand")
         path = self.config[subcommand].get("ckpt_path")
-        if path and Path(path).is_dir() and run_checkpoint(path) is not None:
-            # A run directory (resolved by verify_ckpt_path; a second parse may have restored the flag).
-            path = self.config[subcommand]["ckpt_path"] = str(run_checkpoint(path))
         require(
             checkpoint is not None,
             "ckpt_path",
@@ -332,9 +329,11 @@ class FactdynCLI(CheckedCLI):
                 "evaluating on the data of the config and flags"
             )
             return
+        resolved = config["ckpt_path"]  # a run directory given is its checkpoint (verify_ckpt_path)
         self._parser(subcommand).set_defaults(defaults)
         self.parse_arguments(self.parser, self.parsed_args)
         config = self.config[subcommand]
+        config["ckpt_path"] = resolved
         refuse_other_population(config["ckpt_path"], checkpoint, config["data"], LINK_SOURCES)
 
     # --- before instantiation: resolve --ckpt_path, continue in the resumed run's directory ---------------

@@ -82,7 +82,8 @@ def silence_library_noise() -> None:
 
 @contextmanager
 def evaluation_quiet() -> Iterator[None]:
-    """Inside: Lightning's advice to pass the training callbacks along with ``ckpt_path`` is not shown."""
+    """Inside: Lightning's advice to pass the training callbacks along with ``ckpt_path``, and its caution
+    about an ``IterableDataset`` with ``__len__``, are not shown."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=CHECKPOINT_CALLBACKS_ADVICE, category=UserWarning)
         warnings.filterwarnings("ignore", message=ITERABLE_LENGTH_CAUTION, category=UserWarning)

@@ -23,7 +23,7 @@ from factdyn.analysis.evidence.archive_view import (
 from factdyn.analysis.evidence.verdicts import Verdict, answer, holds_in_every_seed
 from factdyn.analysis.report.measures import final, plateau_end
 from factdyn.analysis.report.run_info import RunInfo
-from factdyn.run_layout import evaluation_name, read_evaluations
+from factdyn.run_layout import evaluation_name
 
 NAME = "fixed_order"
 HOW = "Run `bash scripts/campaign_cpu.sh fixed_order`, then `factdyn evidence`."
@@ -51,22 +51,21 @@ def shuffled_final(tag: str) -> Callable[[RunInfo], float | None]:
     """``tag`` of the shuffled evaluation at the run's last evaluated checkpoint (its final step)."""
 
     def value(info: RunInfo) -> float | None:
-        records = [r for r in read_evaluations(info.run.path) if r.get("evaluation") == SHUFFLED]
-        if not records:
+        curve = info.evaluation_curve(SHUFFLED, tag)
+        if curve is None:
             return None
-        last = max(records, key=lambda r: int(r["step"]))
-        if info.max_steps and int(last["step"]) != info.max_steps:
+        steps, values = curve
+        if info.max_steps and int(steps[-1]) != info.max_steps:
             return None  # the final checkpoint was not evaluated: no final value to compare
-        found = last["metrics"].get(tag)
-        return None if found is None else float(found)
+        return float(values[-1])
 
     return value
 
 
 def shuffled_steps(info: RunInfo) -> float | None:
     """How many checkpoints were measured on shuffled biographies."""
-    records = [r for r in read_evaluations(info.run.path) if r.get("evaluation") == SHUFFLED]
-    return float(len(records)) if records else None
+    curve = info.evaluation_curve(SHUFFLED, "val/attr_loss")
+    return None if curve is None else float(len(curve[0]))
 
 
 def baseline(info: RunInfo) -> float | None:

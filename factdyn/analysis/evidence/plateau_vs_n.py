@@ -2,8 +2,8 @@
 ``results/plateau_vs_n`` (one cosine for every N) and ``results/plateau_vs_n_constant`` (a learning rate
 that stays at its peak after the warm-up, issue 16 c), per seed, in steps and in exposures per individual,
 with the power-law fit and a bootstrap interval of its exponent over seeds
-(:mod:`factdyn.analysis.report.plateau_fit`), and the knowledge panel's 50 % point per N (§8 a: is an
-individual known after the same number of its own exposures whatever N?).
+(:mod:`factdyn.analysis.report.plateau_fit`), and the knowledge panel's 20 % and 50 % points per N (§8 a:
+is an individual known after the same number of its own exposures whatever N?).
 
 The exponent does not depend on the unit (exposures = steps × batch / N divides by N), so ours is compared
 with the paper's 0.81 directly; the paper's prefactor is in steps of 128 sequences, so the table converts

@@ -53,11 +53,13 @@ def hashable(value: Any) -> Any:
 
 @dataclass
 class RunInfo:
-    """A run with its flattened config and cached scalars; the sampler is the run's own record of it."""
+    """A run with its flattened config, cached scalars and cached checkpoint evaluations; the sampler is the
+    run's own record of it."""
 
     run: Run
     config: dict[str, Any]
     _scalars: dict[str, list[tuple[int, float]]] | None = field(default=None, repr=False)
+    _evaluations: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, run: Run) -> RunInfo:
@@ -83,8 +85,10 @@ class RunInfo:
     @property
     def evaluations(self) -> list[dict[str, Any]]:
         """The run's ``eval/evaluations.jsonl`` records (``factdyn validate`` / ``test`` of its checkpoints;
-        empty when it has none)."""
-        return read_evaluations(self.run.path)
+        empty when it has none), read once."""
+        if self._evaluations is None:
+            self._evaluations = read_evaluations(self.run.path)
+        return self._evaluations
 
     def evaluation_curve(self, name: str, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
         """``(steps, values)`` of ``tag`` in the evaluation called ``name``, by step; ``None`` when absent."""
